@@ -1,0 +1,42 @@
+"""s3dlio-core: URIs, the object-store protocol, BytesView, errors, settings, the file:// store, the
+store registry and the instrumentation point. No cloud SDK, no numpy, no torch."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .bucket_store import BucketStore
+from .bytes_view import BytesView, as_buffer
+from .concurrency import bounded_map, shared_executor, submit_async, validate_max_in_flight
+from .errors import (
+    BackendNotInstalledError,
+    ExportStillReferencedError,
+    InvalidUriError,
+    LengthMismatchError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+    S3dlioError,
+    StorageIOError,
+    UnsupportedOperationError,
+)
+from .instrument import OpRecord, add_observer, remove_observer
+from .metadata import STAT_KEYS, make_stat
+from .registry import clear_store_cache, register_store, store_for_uri
+from .settings import Settings, configure, reset_settings, settings
+from .store import Capabilities, ObjectStore, ObjectWriter
+from .uri import ObjectUri, parse_s3_uri_full, parse_uri, scheme_of
+
+try:
+    __version__ = version("s3dlio-core")
+except PackageNotFoundError:  # pragma: no cover - source checkout without install
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "BackendNotInstalledError", "BucketStore", "BytesView", "Capabilities", "ExportStillReferencedError",
+    "InvalidUriError", "LengthMismatchError", "ObjectNotFoundError", "ObjectStore", "ObjectUri",
+    "ObjectWriter", "OpRecord", "PermissionDeniedError", "S3dlioError", "STAT_KEYS", "Settings",
+    "StorageIOError", "UnsupportedOperationError", "add_observer", "as_buffer", "bounded_map",
+    "clear_store_cache", "configure", "make_stat", "parse_s3_uri_full", "parse_uri", "register_store",
+    "remove_observer", "reset_settings", "scheme_of", "settings", "shared_executor", "store_for_uri",
+    "submit_async", "validate_max_in_flight", "__version__",
+]

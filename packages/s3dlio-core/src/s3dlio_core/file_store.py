@@ -1,0 +1,411 @@
+"""The file:// store: local (or network-mounted) files with object semantics.
+
+* Writes go to a temporary name in the target directory and are renamed into place, so no reader ever sees
+  a half-written object and a crash leaves none; parent directories are created.
+* Reads land in the returned BytesView with readv/preadv (no intermediate copies).
+* Listing follows the original: `file:///d` and `file:///d/` list the directory (sub-directories as
+  entries ending in '/' unless recursive), a file path lists that file, a missing path lists nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import itertools
+import os
+import stat as _stat
+from collections.abc import Iterator
+from typing import Any
+
+from . import instrument as _ins
+from .bytes_view import BytesView
+from .errors import (
+    InvalidUriError,
+    LengthMismatchError,
+    ObjectNotFoundError,
+    PermissionDeniedError,
+    S3dlioError,
+    StorageIOError,
+)
+from .metadata import make_stat, rfc3339_ns
+from .store import Capabilities, ObjectStore, ObjectWriter
+from .uri import ObjectUri
+
+__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error"]
+
+TEMP_PREFIX = ".s3dlio-tmp-"  # in-progress writes; never listed
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_MAX_IO = 0x7FFFF000  # Linux caps one read/write call at this many bytes
+_PAGE = 1000  # entries per listing page
+_counter = itertools.count()
+
+
+def os_error(e: OSError, uri: str, what: str) -> S3dlioError:
+    """The typed error for an OSError raised while doing `what` on `uri`."""
+    reason = e.strerror or str(e)
+    if isinstance(e, FileNotFoundError):
+        return ObjectNotFoundError(f"{what} failed: not found: {uri} ({reason})", uri)
+    if isinstance(e, PermissionError):
+        return PermissionDeniedError(f"{what} failed: permission denied: {uri} ({reason})", uri)
+    return StorageIOError(f"{what} failed for {uri}: {reason} (errno {e.errno})", uri)
+
+
+class FileCapabilities(Capabilities):
+    head = True
+    directories = True
+
+
+def _read_full(fd: int, mv: memoryview, offset: int | None) -> int:
+    """Read into `mv` until full or EOF; returns bytes read. `offset` None = current position."""
+    got = 0
+    total = mv.nbytes
+    first = True
+    while got < total:
+        chunk = mv[got: got + _MAX_IO] if total - got > _MAX_IO else mv[got:]
+        n = os.readv(fd, [chunk]) if offset is None else os.preadv(fd, [chunk], offset + got)
+        if first:
+            first = False
+            if _ins.ACTIVE:
+                _ins.mark_first_byte()
+        if n == 0:
+            break
+        got += n
+    return got
+
+
+def _write_full(fd: int, mv: memoryview) -> None:
+    done = 0
+    total = mv.nbytes
+    while done < total:
+        chunk = mv[done: done + _MAX_IO] if total - done > _MAX_IO else mv[done:]
+        done += os.write(fd, chunk)
+
+
+def _temp_path(path: str) -> str:
+    d, _ = os.path.split(path)
+    name = f"{TEMP_PREFIX}{os.getpid()}-{next(_counter)}-{os.urandom(4).hex()}"
+    return os.path.join(d, name) if d else name
+
+
+class FileWriter(ObjectWriter):
+    """Writes to a temporary file beside the target; `close()` renames it into place."""
+
+    open_flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC
+
+    def __init__(self, uri: str, path: str) -> None:
+        super().__init__(uri)
+        self.closed = True  # until the temp file exists
+        self.path = path
+        parent = os.path.dirname(path)
+        try:
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            if os.path.isdir(path):
+                raise IsADirectoryError(errno.EISDIR, "is a directory")
+            self.tmp = _temp_path(path)
+            self.fd = os.open(self.tmp, self.open_flags, 0o666)
+        except OSError as e:
+            raise os_error(e, uri, "write") from None
+        self.closed = False
+
+    def _write(self, mv: memoryview) -> None:
+        try:
+            _write_full(self.fd, mv)
+        except OSError as e:
+            raise os_error(e, self.uri, "write") from None
+
+    def _commit(self) -> None:
+        try:
+            os.close(self.fd)
+            self.fd = -1
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            raise os_error(e, self.uri, "write") from None
+
+    def _abort(self) -> None:
+        if self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+class FileStore(ObjectStore):
+    """file:// URIs. `direct://` (O_DIRECT) builds on this class in s3dlio-backends."""
+
+    scheme = "file"
+    capabilities = FileCapabilities
+    writer_class: type[FileWriter] = FileWriter
+    list_directories = True  # non-recursive listings show sub-directories as 'name/'
+
+    @classmethod
+    def store_key(cls, u: ObjectUri) -> Any:
+        return (cls.scheme,)
+
+    # ---- reads ----
+    def _open_read(self, u: ObjectUri) -> int:
+        try:
+            return os.open(u.path, os.O_RDONLY | _O_CLOEXEC)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+
+    def _regular_size(self, fd: int, u: ObjectUri) -> int:
+        st = os.fstat(fd)
+        if _stat.S_ISDIR(st.st_mode):
+            raise ObjectNotFoundError(f"Path is not a file: {u.path} ({u.uri})", u.uri)
+        return st.st_size
+
+    def _get(self, u: ObjectUri) -> BytesView:
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            v = BytesView.allocate(size)
+            if size:
+                mv = memoryview(v)
+                try:
+                    n = _read_full(fd, mv, None)
+                finally:
+                    mv.release()
+                if n < size:  # the file shrank while we read it
+                    del v[n:]
+            return v
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
+
+    def _get_range(self, u: ObjectUri, offset: int, length: int | None) -> BytesView:
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            end = size if length is None else min(size, offset + length)
+            n = max(0, end - offset)
+            v = BytesView.allocate(n)
+            if n:
+                mv = memoryview(v)
+                try:
+                    got = _read_full(fd, mv, offset)
+                finally:
+                    mv.release()
+                if got < n:
+                    del v[got:]
+            return v
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
+
+    def _get_into(self, u: ObjectUri, dst: memoryview) -> int:
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            if size > dst.nbytes:
+                raise LengthMismatchError(
+                    f"length mismatch (expected {dst.nbytes} bytes, got {size}): object {u.uri} is "
+                    f"{size} bytes but the destination holds {dst.nbytes}", u.uri,
+                    expected=dst.nbytes, actual=size)
+            return _read_full(fd, dst[:size], 0)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
+
+    # ---- writes ----
+    def _open_writer(self, u: ObjectUri) -> FileWriter:
+        if u.path.endswith("/"):
+            raise InvalidUriError(f"cannot write an object named like a directory: {u.uri}", u.uri)
+        return self.writer_class(u.uri, u.path)
+
+    def _put(self, u: ObjectUri, data: memoryview) -> None:
+        w = self._open_writer(u)
+        try:
+            w._write(data)
+            w.bytes_written = data.nbytes
+        except BaseException:
+            w.abort()
+            raise
+        w.closed = True
+        try:
+            w._commit()
+        except BaseException:
+            w._abort_quietly()
+            raise
+
+    def _put_stream(self, u: ObjectUri, stream: Any) -> int:
+        """Copy a real file in the kernel (copy_file_range), anything else through the writer."""
+        fileno = getattr(stream, "fileno", None)
+        src_fd = -1
+        if fileno is not None and hasattr(os, "copy_file_range"):
+            try:
+                src_fd = fileno()
+                if not _stat.S_ISREG(os.fstat(src_fd).st_mode):
+                    src_fd = -1
+            except (OSError, ValueError, io.UnsupportedOperation):
+                src_fd = -1
+        if src_fd < 0:
+            return super()._put_stream(u, stream)
+        w = self._open_writer(u)
+        try:
+            if hasattr(stream, "flush"):
+                stream.flush()
+            pos = os.lseek(src_fd, 0, os.SEEK_CUR)
+            total = 0
+            while True:
+                n = os.copy_file_range(src_fd, w.fd, 1 << 30, pos + total)
+                if n == 0:
+                    break
+                total += n
+            w.bytes_written = total
+            os.lseek(src_fd, pos + total, os.SEEK_SET)
+        except OSError as e:
+            w.abort()
+            if e.errno in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                return super()._put_stream(u, stream)
+            raise os_error(e, u.uri, "write") from None
+        except BaseException:
+            w.abort()
+            raise
+        return w.close()
+
+    # ---- metadata ----
+    def _stat(self, u: ObjectUri) -> dict[str, Any]:
+        try:
+            st = os.stat(u.path)
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"File not found: {u.path} ({u.uri})", u.uri) from None
+        except OSError as e:
+            raise os_error(e, u.uri, "stat") from None
+        if _stat.S_ISDIR(st.st_mode):
+            raise ObjectNotFoundError(f"Path is not a file: {u.path} ({u.uri})", u.uri)
+        return make_stat(st.st_size, rfc3339_ns(st.st_mtime_ns), f"file-{st.st_size}-{int(st.st_mtime)}",
+                         storage_class="STANDARD")
+
+    # ---- listing ----
+    def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
+        path = u.path
+        prefix = f"{u.written_scheme}://"
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise os_error(e, u.uri, "list") from None
+        if not _stat.S_ISDIR(st.st_mode):
+            if not path.endswith("/"):
+                yield [prefix + path]
+            return
+        root = path if path.endswith("/") else path + "/"
+        page: list[str] = []
+        for p in (self._walk_files(root, u.uri) if recursive else self._one_level(root, u.uri)):
+            page.append(prefix + p)
+            if len(page) >= _PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def _one_level(self, root: str, uri: str) -> Iterator[str]:
+        try:
+            with os.scandir(root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            raise os_error(e, uri, "list") from None
+        for e in entries:
+            if e.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                is_dir = e.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if self.list_directories:
+                    yield root + e.name + "/"
+            else:
+                yield root + e.name
+
+    def _walk_files(self, root: str, uri: str) -> Iterator[str]:
+        try:
+            with os.scandir(root) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise os_error(e, uri, "list") from None
+        for e in entries:
+            if e.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                yield from self._walk_files(root + e.name + "/", uri)
+            else:
+                yield root + e.name
+
+    # ---- deletes ----
+    def _delete(self, u: ObjectUri) -> None:
+        try:
+            os.unlink(u.path)
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            raise self._is_dir_error(u) from None
+        except PermissionError as e:
+            if os.path.isdir(u.path):  # some systems say EPERM for unlink(dir)
+                raise self._is_dir_error(u) from None
+            raise os_error(e, u.uri, "delete") from None
+        except OSError as e:
+            raise os_error(e, u.uri, "delete") from None
+
+    @staticmethod
+    def _is_dir_error(u: ObjectUri) -> S3dlioError:
+        return StorageIOError(
+            f"{u.uri} is a directory; use -r / recursive=True to delete everything under it "
+            "(nothing was deleted)", u.uri)
+
+    def _delete_recursive(self, u: ObjectUri) -> int:
+        """Delete the files `u` selects (a file, or everything under a directory), then the
+        directories left empty under it, so the prefix lists nothing afterwards."""
+        path = u.path
+        if not os.path.isdir(path):
+            if os.path.lexists(path):
+                self.delete(u.uri)
+                return 1
+            return 0
+        root = path if path.endswith("/") else path + "/"
+        scheme = f"{u.written_scheme}://"
+        if _ins.ACTIVE:
+            files = _ins.traced("LIST", u.uri, lambda: list(self._walk_files(root, u.uri)), size_of=None)
+        else:
+            files = list(self._walk_files(root, u.uri))
+        for f in files:
+            self.delete(scheme + f)
+        for dirpath, _dirs, _files in os.walk(root, topdown=False):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass  # not empty (e.g. a temp file of a writer in progress) or gone
+        return len(files)
+
+    def _mkdir(self, u: ObjectUri) -> None:
+        try:
+            os.makedirs(u.path, exist_ok=True)
+        except OSError as e:
+            raise os_error(e, u.uri, "mkdir") from None
+
+    def _create_bucket(self, u: ObjectUri) -> None:
+        self._mkdir(u)
+
+    def _delete_bucket(self, u: ObjectUri) -> None:
+        try:
+            os.rmdir(u.path)
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"delete_bucket failed: no such directory: {u.uri}", u.uri) from None
+        except OSError as e:
+            raise os_error(e, u.uri, "delete_bucket") from None
