@@ -3,8 +3,6 @@ store registry and the instrumentation point. No cloud SDK, no numpy, no torch."
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .bucket_store import BucketStore
 from .bytes_view import BytesView, as_buffer
 from .concurrency import bounded_map, shared_executor, submit_async, validate_max_in_flight
@@ -26,10 +24,16 @@ from .settings import Settings, configure, reset_settings, settings
 from .store import Capabilities, ObjectStore, ObjectWriter
 from .uri import ObjectUri, parse_s3_uri_full, parse_uri, scheme_of
 
-try:
-    __version__ = version("s3dlio-core")
-except PackageNotFoundError:  # pragma: no cover - source checkout without install
-    __version__ = "0.0.0+unknown"
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # resolved on first use: importlib.metadata is slow to import
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("s3dlio-core")
+        except PackageNotFoundError:  # pragma: no cover - source checkout without install
+            return "0.0.0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "BackendNotInstalledError", "BucketStore", "BytesView", "Capabilities", "ExportStillReferencedError",

@@ -7,15 +7,17 @@ a pool never waits on work queued to the same pool, so nested fan-out cannot dea
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .settings import settings
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["shared_executor", "bounded_map", "submit_async", "validate_max_in_flight"]
 
@@ -126,6 +128,8 @@ def submit_async(fn: Callable[..., R], *args: Any, **kwargs: Any) -> asyncio.Fut
     Like the original's `*_async` functions, this must be called while an event loop is running
     (outside one it raises RuntimeError: no running event loop).
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     call = partial(fn, *args, **kwargs) if (args or kwargs) else fn
     return loop.run_in_executor(shared_executor("async"), call)

@@ -393,6 +393,30 @@ class FileStore(ObjectStore):
                 pass  # not empty (e.g. a temp file of a writer in progress) or gone
         return len(files)
 
+    def _download_to_file(self, u: ObjectUri, fd: int) -> int:
+        src = self._open_read(u)
+        try:
+            size = self._regular_size(src, u)
+            done = 0
+            try:
+                while done < size:
+                    n = os.copy_file_range(src, fd, size - done, done, done)
+                    if n == 0:
+                        break
+                    done += n
+                return done
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise os_error(e, u.uri, "download") from None
+            return super()._download_to_file(u, fd)
+        finally:
+            os.close(src)
+
+    def _list_buckets(self, u: ObjectUri) -> list[dict[str, Any]]:
+        root = u.path if u.path.endswith("/") else u.path + "/"
+        return [{"name": p.rstrip("/").rsplit("/", 1)[-1], "uri": f"{u.written_scheme}://{p.rstrip('/')}",
+                 "creation_date": None} for p in self._one_level(root, u.uri) if p.endswith("/")]
+
     def _mkdir(self, u: ObjectUri) -> None:
         try:
             os.makedirs(u.path, exist_ok=True)

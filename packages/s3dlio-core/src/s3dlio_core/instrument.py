@@ -91,7 +91,7 @@ def record(rec: OpRecord) -> None:
     for fn in _observers:
         try:
             fn(rec)
-        except Exception:  # noqa: BLE001 - observers must not break storage calls
+        except Exception:
             pass
 
 

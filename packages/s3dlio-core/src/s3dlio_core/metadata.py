@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-__all__ = ["STAT_KEYS", "make_stat", "rfc3339_ns", "rfc3339_s"]
+__all__ = ["STAT_KEYS", "ObjectMetadata", "make_stat", "rfc3339_ns", "rfc3339_s"]
 
 STAT_KEYS = (
     "size", "last_modified", "etag", "content_type", "content_language", "content_encoding",
@@ -43,3 +43,24 @@ def rfc3339_s(t: _dt.datetime | float) -> str:
     elif t.tzinfo is None:
         t = t.replace(tzinfo=_dt.UTC)
     return t.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ObjectMetadata:
+    """Typed object metadata (what `head_async` returns); attributes are the stat dict's keys."""
+
+    __slots__ = ("uri", *STAT_KEYS)
+
+    def __init__(self, uri: str, **fields: Any) -> None:
+        self.uri = uri
+        for k in STAT_KEYS:
+            setattr(self, k, fields.get(k))
+
+    @classmethod
+    def from_stat(cls, uri: str, d: dict[str, Any]) -> ObjectMetadata:
+        return cls(uri, **d)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in STAT_KEYS}
+
+    def __repr__(self) -> str:
+        return f"ObjectMetadata(uri={self.uri!r}, size={self.size}, etag={self.etag!r})"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-from importlib.metadata import entry_points
 from typing import Any
 
 from .errors import BackendNotInstalledError
@@ -64,6 +63,8 @@ def store_class(scheme: str, uri: str | None = None) -> type[ObjectStore]:
 
             cls = FileStore
         else:
+            from importlib.metadata import entry_points
+
             eps = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == scheme]
             if not eps:
                 pkg = _PACKAGE_FOR.get(scheme, "a package that provides it")
