@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "traced",
     "mark_first_byte",
     "record",
+    "traced_pages",
 ]
 
 
@@ -74,7 +75,7 @@ def remove_observer(fn: Observer) -> None:
     """Detach `fn` (no error if it was not attached)."""
     global _observers
     with _lock:
-        _observers = tuple(o for o in _observers if o is not fn)
+        _observers = tuple(o for o in _observers if o != fn)
         ACTIVE.on = bool(_observers)
 
 
@@ -136,3 +137,30 @@ def traced(op: str, uri: str, fn: Callable[..., Any], *args: Any,
     _tls.rec = outer
     record(rec)
     return result
+
+
+def traced_pages(op: str, uri: str, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Yield each page of `pages`, recording one `op` row per page (n_objects = its length); an empty
+    listing still records one row, an error records one row with the error."""
+    first = True
+    ident = threading.get_ident()
+    while True:
+        rec = OpRecord(op, uri, n_objects=0, thread_id=ident)
+        rec.start_ns = time.time_ns()
+        try:
+            page = next(pages)
+        except StopIteration:
+            if first:
+                rec.end_ns = time.time_ns()
+                record(rec)
+            return
+        except BaseException as e:
+            rec.end_ns = time.time_ns()
+            rec.error = f"{type(e).__name__}: {e}"
+            record(rec)
+            raise
+        rec.end_ns = time.time_ns()
+        rec.n_objects = len(page)
+        first = False
+        record(rec)
+        yield page
