@@ -110,10 +110,12 @@ def test_instrumentation_records_every_operation(tmp_path) -> None:
     finally:
         remove_observer(seen.append)
     ops = [(r.op, r.bytes) for r in seen]
-    assert ops == [("PUT", 5), ("GET", 5), ("GET", 2), ("HEAD", 0), ("LIST", 0), ("GET", 0), ("DELETE", 0),
-                   ("PUT", 3)]
+    assert ops == [("PUT", 5), ("GET", 5), ("GET_RANGE", 2), ("HEAD", 5), ("LIST", 0), ("GET", 0),
+                   ("DELETE", 0), ("PUT", 3)]
     get = seen[1]
-    assert get.uri == root + "x" and get.start_ns <= get.first_byte_ns <= get.end_ns
+    assert get.uri == root + "x" and get.start_ns <= get.end_ns
+    assert get.first_byte_ns == 0 or get.start_ns <= get.first_byte_ns <= get.end_ns
+    assert seen[4].n_objects == 1  # one entry listed
     assert seen[5].error and "missing" in seen[5].error
     assert not s3dlio_core.instrument.is_active()
     store.get(root + "w")  # no observer: nothing recorded, nothing fails
