@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
@@ -29,8 +29,7 @@ _AZURITE = _ROOT / "tools" / "servers" / "node_modules" / ".bin" / "azurite-blob
 _counter = itertools.count()
 
 
-@dataclass(frozen=True)
-class AzuriteServer:
+class AzuriteServer(NamedTuple):
     """A running Azurite: where it listens and how to reach its development account."""
 
     port: int
