@@ -18,11 +18,13 @@ account. `azure://` is the same scheme.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["AzureConfig", "parse_connection_string", "redact"]
+__all__ = ["AzureConfig", "parse_connection_string", "redact", "install_sas_log_redaction"]
 
 _SECRET_KEYS = ("accountkey", "sharedaccesssignature", "sig")
 
@@ -43,6 +45,31 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
         if s and len(s) >= 4:
             text = text.replace(s, "***")
     return text
+
+
+_SIG_RE = re.compile(r"(?i)\b(sig|AccountKey|SharedAccessSignature)=[^&;\s\"']*")
+_redaction_installed = False
+
+
+class _SasRedactingFilter(logging.Filter):
+    """Scrubs SAS signatures from records of loggers that print request URLs (urllib3 at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            if any(isinstance(a, str) and "=" in a for a in args):
+                record.args = tuple(_SIG_RE.sub(r"\1=REDACTED", a) if isinstance(a, str) else a for a in args)
+        if isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = _SIG_RE.sub(r"\1=REDACTED", record.msg)
+        return True
+
+
+def install_sas_log_redaction() -> None:
+    """A SAS travels in the URL query; urllib3 logs URLs at DEBUG. Scrub signatures there (once)."""
+    global _redaction_installed
+    if not _redaction_installed:
+        _redaction_installed = True
+        logging.getLogger("urllib3.connectionpool").addFilter(_SasRedactingFilter())
 
 
 def _is_ip_or_localhost(host: str) -> bool:

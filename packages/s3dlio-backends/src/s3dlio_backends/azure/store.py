@@ -34,7 +34,7 @@ from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
 from .._ranged_read import discard_body, fetch_ranges, range_plan, readinto_body
-from .config import AzureConfig, redact
+from .config import AzureConfig, install_sas_log_redaction, redact
 
 __all__ = ["AzureStore"]
 
@@ -131,6 +131,7 @@ class AzureStore(BucketStore):
         if cfg.sas_token:
             from azure.core.credentials import AzureSasCredential
 
+            install_sas_log_redaction()
             return BlobServiceClient(url, credential=AzureSasCredential(cfg.sas_token), **kw)
         return BlobServiceClient(url, credential=_default_credential(), **kw)
 
