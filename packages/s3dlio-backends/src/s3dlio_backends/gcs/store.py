@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from s3dlio_core.errors import (
     S3dlioError,
     StorageIOError,
 )
+from s3dlio_core.listing import plan_listing
 from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
@@ -348,6 +350,31 @@ class GcsStore(BucketStore):
         keys = [it["name"] for it in page.get("items") or ()]
         return keys, list(page.get("prefixes") or ()), page.get("nextPageToken") or None
 
+    def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
+        """As BucketStore's, but each directory entry once and in key order: some servers (fake-gcs-server)
+        repeat every prefix on every page, so a prefix is held back until the listing has passed it."""
+        plan = plan_listing(u.key, recursive)
+        if plan.delimiter is None:
+            yield from super()._list_pages(u, recursive)
+            return
+        base = u.base
+        token: Any = None
+        pending: set[str] = set()
+        done: set[str] = set()
+        while True:
+            keys, prefixes, token = self._list_objects_page(u, plan.prefix, plan.delimiter, token)
+            pending.update(p for p in prefixes if p not in done and plan.keep_dir(p))
+            high = keys[-1] if (keys and token) else None  # None: nothing later can sort before them
+            ready = [p for p in pending if high is None or p < high]
+            pending.difference_update(ready)
+            done.update(ready)
+            page = [base + k for k in keys if plan.keep_object(k)] + [base + p for p in ready]
+            page.sort()
+            if page:
+                yield page
+            if not token:
+                return
+
     def _delete(self, u: ObjectUri) -> None:
         self._need_key(u)
         resp = self._request("DELETE", self._object_url(u.bucket, u.key), u.uri, "DELETE", ok=(200, 204, 404))
@@ -380,7 +407,7 @@ class GcsStore(BucketStore):
         name = self._bucket_name(u)
         try:
             self._storage_client().bucket(name).delete()
-        except gexc.Conflict:
+        except (gexc.Conflict, gexc.PreconditionFailed):  # GCS: 409; fake-gcs-server: 412
             raise StorageIOError(f"delete_bucket failed for {u.uri}: the bucket is not empty", u.uri) from None
         except Exception as e:
             raise _sdk_error(e, u.uri, "delete_bucket") from None

@@ -1,0 +1,153 @@
+"""gs:// against a real fake-gcs-server: endpoints, resumable uploads, ranged reads, paging, deletes, buckets."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+import s3dlio
+import s3dlio_core
+import s3dlio_core.registry as registry
+from s3dlio_backends.gcs import GcsConfig, GcsStore
+from s3dlio_core.metadata import STAT_KEYS
+from s3dlio_core.settings import configure, settings
+
+_spec = importlib.util.spec_from_file_location(
+    "s3dlio_test_servers_gcs_pkg", pathlib.Path(__file__).resolve().parents[3] / "tests" / "servers" / "gcs.py")
+assert _spec is not None and _spec.loader is not None
+_servers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_servers)
+fake_gcs = _servers.fake_gcs
+gcs_bucket = _servers.gcs_bucket
+MiB = 1 << 20
+
+
+@pytest.fixture
+def env(fake_gcs, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.delenv("GCS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.endpoint)
+    registry.clear_store_cache()
+    yield monkeypatch
+    monkeypatch.undo()
+    registry.clear_store_cache()
+
+
+@pytest.fixture
+def small_parts() -> Iterator[None]:
+    old = settings()
+    configure(multipart_threshold=1 * MiB, multipart_part_size=1 * MiB, range_threshold=1 * MiB,
+              range_chunk_size=256 * 1024)
+    yield
+    configure(multipart_threshold=old.multipart_threshold, multipart_part_size=old.multipart_part_size,
+              range_threshold=old.range_threshold, range_chunk_size=old.range_chunk_size)
+
+
+def test_config_from_env() -> None:
+    c = GcsConfig.from_env({"STORAGE_EMULATOR_HOST": "127.0.0.1:4443", "GCS_PROJECT": "p1"})
+    assert (c.endpoint, c.project, c.anonymous) == ("http://127.0.0.1:4443", "p1", True)
+    c = GcsConfig.from_env({"GCS_ENDPOINT_URL": "https://gcs.example/", "GOOGLE_CLOUD_PROJECT": "p2"})
+    assert (c.endpoint, c.project, c.anonymous) == ("https://gcs.example", "p2", False)
+    c = GcsConfig.from_env({})
+    assert c.endpoint == "https://storage.googleapis.com" and not c.anonymous
+    assert "secret" not in repr(GcsStore(c))
+
+
+def test_both_schemes_and_endpoint_variables(env, fake_gcs, gcs_bucket: str) -> None:
+    s3dlio.put(f"gs://{gcs_bucket}/a/b.bin", b"one")
+    assert bytes(s3dlio.get(f"gcs://{gcs_bucket}/a/b.bin")) == b"one"
+    assert s3dlio.list(f"gcs://{gcs_bucket}/a/") == [f"gcs://{gcs_bucket}/a/b.bin"]
+    env.setenv("STORAGE_EMULATOR_HOST", fake_gcs.endpoint.removeprefix("http://"))  # http:// is implied
+    registry.clear_store_cache()
+    assert bytes(s3dlio.get(f"gs://{gcs_bucket}/a/b.bin")) == b"one"
+    env.delenv("STORAGE_EMULATOR_HOST")
+    env.setenv("GCS_ENDPOINT_URL", fake_gcs.endpoint)
+    registry.clear_store_cache()
+    assert bytes(s3dlio.get(f"gs://{gcs_bucket}/a/b.bin")) == b"one"
+
+
+def test_sizes_ranges_stat_and_missing(env, gcs_bucket: str) -> None:
+    p = f"gs://{gcs_bucket}/"
+    for n in (0, 1, 4097):
+        data = os.urandom(n)
+        s3dlio.put(p + f"o{n}", data)
+        assert bytes(s3dlio.get(p + f"o{n}")) == data
+        assert bytes(s3dlio.get_range(p + f"o{n}", 2, 3)) == data[2:5]
+        assert bytes(s3dlio.get_range(p + f"o{n}", n + 5)) == b""
+    st = s3dlio.stat(p + "o4097")
+    assert tuple(st) == STAT_KEYS
+    assert st["size"] == 4097 and st["etag"] and st["last_modified"].endswith("Z")
+    assert st["storage_class"] == "STANDARD" and st["version_id"]
+    with pytest.raises(s3dlio.ObjectNotFoundError) as ei:
+        s3dlio.get(p + "nope")
+    assert "nope" in str(ei.value)
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        s3dlio.stat("gs://no-such-bucket-here/x")
+
+
+def test_large_put_is_resumable_and_get_is_ranged(env, gcs_bucket: str, small_parts) -> None:
+    data = os.urandom(5 * MiB + 17)
+    uri = f"gs://{gcs_bucket}/big.bin"
+    s3dlio.put(uri, data)
+    assert s3dlio.stat(uri)["size"] == len(data)
+    assert bytes(s3dlio.get(uri)) == data
+    assert bytes(s3dlio.get_range(uri, MiB - 3, 2 * MiB + 7)) == data[MiB - 3: 3 * MiB + 4]
+    buf = bytearray(len(data))
+    assert s3dlio.get_into(uri, buf) == len(data) and buf == data
+    with pytest.raises(s3dlio.LengthMismatchError):
+        s3dlio.get_into(uri, bytearray(10), expected_len=10)
+
+
+def test_streaming_writer_visible_only_when_done(env, gcs_bucket: str, small_parts) -> None:
+    store, _ = s3dlio_core.store_for_uri(f"gs://{gcs_bucket}/")
+    uri = f"gs://{gcs_bucket}/stream.bin"
+    chunks = [os.urandom(700_000) for _ in range(5)]
+    w = store.open_writer(uri)
+    for c in chunks:
+        w.write(c)
+    assert not s3dlio.exists(uri)  # chunks sent, the object is not there yet
+    w.close()
+    assert bytes(s3dlio.get(uri)) == b"".join(chunks)
+    with pytest.raises(ZeroDivisionError), store.open_writer(f"gs://{gcs_bucket}/boom.bin") as w2:
+        w2.write(os.urandom(3 * MiB))
+        raise ZeroDivisionError
+    assert not s3dlio.exists(f"gs://{gcs_bucket}/boom.bin")
+    small = store.open_writer(f"gs://{gcs_bucket}/small.bin")
+    small.write(b"tiny")
+    small.close()
+    assert bytes(s3dlio.get(f"gs://{gcs_bucket}/small.bin")) == b"tiny"
+    empty = store.open_writer(f"gs://{gcs_bucket}/empty.bin")
+    empty.close()
+    assert s3dlio.stat(f"gs://{gcs_bucket}/empty.bin")["size"] == 0
+
+
+def test_list_paging_and_recursive_delete(env, gcs_bucket: str) -> None:
+    p = f"gs://{gcs_bucket}/"
+    keys = [f"many/k{i:03d}" for i in range(60)] + ["many/sub/x", "manyx"]
+    s3dlio.put_many([(p + k, b"v") for k in keys], max_in_flight=16)
+    store, _ = s3dlio_core.store_for_uri(p)
+    store.list_page_size = 7
+    try:
+        assert s3dlio.list(p + "many/", recursive=True) == sorted(p + k for k in keys[:-1])
+        top = s3dlio.list(p + "many/")
+        assert len(top) == 61 and top[-1] == p + "many/sub/"
+        assert s3dlio.list(p + "many") == [p + "many/"]
+    finally:
+        del store.list_page_size
+    s3dlio.delete(p + "many", recursive=True)
+    assert s3dlio.list(p, recursive=True) == [p + "manyx"]
+
+
+def test_buckets(env) -> None:
+    name = _servers.new_bucket_name()
+    s3dlio.create_bucket(f"gs://{name}")
+    s3dlio.create_bucket(f"gs://{name}")  # existing: fine
+    assert name in [b["name"] for b in s3dlio.list_containers("gs://")]
+    s3dlio.put(f"gs://{name}/x", b"1")
+    with pytest.raises(s3dlio_core.errors.StorageIOError, match="not empty"):
+        s3dlio.delete_bucket(f"gs://{name}")
+    s3dlio.delete(f"gs://{name}/x")
+    s3dlio.delete_bucket(f"gs://{name}")
+    assert name not in [b["name"] for b in s3dlio.list_containers("gs://")]
