@@ -4,7 +4,8 @@
   into a page-aligned window inside it (offset and length rounded out to the device's logical block),
   and the surplus in front and behind is then cut off (front deletion only moves bytearray's start
   pointer, so nothing is copied).
-* Writes go through a page-aligned bounce buffer in whole blocks; the unaligned tail is written as one
+* Writes go through page-aligned bounce buffers (pooled, two per writer: one filled while the other is
+  written) in whole blocks; the unaligned tail is written as one
   padded block and the file is then truncated to its exact size. They stay atomic: temporary name +
   rename, as file:// does.
 * Where the filesystem refuses O_DIRECT (EINVAL), I/O falls back to buffered reads and writes with one
@@ -19,9 +20,11 @@ import logging
 import mmap
 import os
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 from s3dlio_core.bytes_view import BytesView
+from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import LengthMismatchError
 from s3dlio_core.file_store import FileStore, FileWriter, _read_full, _temp_path, os_error
 from s3dlio_core.settings import settings
@@ -68,11 +71,47 @@ def _bounce_size() -> int:
         n = int(mb) << 20
     except ValueError:
         n = 0
-    return n if n > 0 else 16 << 20
+    return n if n > 0 else 8 << 20
+
+
+class _BouncePool:
+    """Page-aligned bounce buffers kept for reuse (their pages stay mapped, so no faults per write).
+    Per process: a forked child starts with an empty pool."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self.keep = keep
+        self.free: list[mmap.mmap] = []
+        self.lock = threading.Lock()
+
+    def take(self, size: int) -> mmap.mmap:
+        with self.lock:
+            while self.free:
+                b = self.free.pop()
+                if len(b) == size:
+                    return b
+                b.close()
+        return mmap.mmap(-1, size)
+
+    def give(self, b: mmap.mmap) -> None:
+        with self.lock:
+            if len(self.free) < self.keep:
+                self.free.append(b)
+                return
+        b.close()
+
+    def reset(self) -> None:
+        self.free = []
+        self.lock = threading.Lock()
+
+
+_pool = _BouncePool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_pool.reset)
 
 
 class DirectWriter(FileWriter):
-    """O_DIRECT writes to a temporary file through an aligned bounce buffer; renamed into place on close."""
+    """O_DIRECT writes to a temporary file through two aligned bounce buffers (one being filled while the
+    other is written on the shared "parts" pool); renamed into place on close."""
 
     def __init__(self, uri: str, path: str) -> None:
         self.uri = uri
@@ -80,9 +119,11 @@ class DirectWriter(FileWriter):
         self.closed = True  # until the temp file exists
         self.path = path
         self.fd = -1
-        self._bounce: mmap.mmap | None = None
+        self._bufs: list[mmap.mmap] = []
+        self._cur = 0
         self._fill = 0
-        self._offset = 0  # bytes already written to the file (a multiple of the block size)
+        self._offset = 0  # file offset of the current buffer (a multiple of the block size)
+        self._pending: list[Future[None] | None] = [None, None]
         parent = os.path.dirname(path)
         try:
             if parent:
@@ -100,56 +141,80 @@ class DirectWriter(FileWriter):
         if not self.direct:
             return super()._write(mv)
         try:
-            if self._bounce is None:
-                self._bounce = mmap.mmap(-1, _bounce_size())  # page-aligned
-            cap = len(self._bounce)
+            if not self._bufs:
+                size = _bounce_size()
+                self._bufs = [_pool.take(size), _pool.take(size)]
+            cap = len(self._bufs[0])
             pos, n = 0, mv.nbytes
             while pos < n:
+                buf = self._bufs[self._cur]
                 take = min(cap - self._fill, n - pos)
-                self._bounce[self._fill: self._fill + take] = mv[pos: pos + take]
+                buf[self._fill: self._fill + take] = mv[pos: pos + take]
                 self._fill += take
                 pos += take
                 if self._fill == cap:
-                    self._flush(cap)
+                    self._submit(cap)
         except OSError as e:
             raise os_error(e, self.uri, "write") from None
 
-    def _flush(self, nbytes: int) -> None:
-        """Write the first `nbytes` (a block multiple) of the bounce buffer at the current offset."""
-        assert self._bounce is not None
-        view = memoryview(self._bounce)
-        try:
-            done = 0
-            while done < nbytes:
-                done += os.pwrite(self.fd, view[done:nbytes], self._offset + done)
-        finally:
-            view.release()
+    def _submit(self, nbytes: int) -> None:
+        """Write the current buffer's first `nbytes` (a block multiple) in the background; switch buffers."""
+        i = self._cur
+        self._pending[i] = shared_executor("parts").submit(_pwrite_all, self.fd, self._bufs[i], nbytes,
+                                                           self._offset)
         self._offset += nbytes
         self._fill = 0
+        self._cur = 1 - i
+        self._wait(self._cur)  # the buffer we fill next must be written out first
+
+    def _wait(self, i: int) -> None:
+        f = self._pending[i]
+        if f is not None:
+            self._pending[i] = None
+            f.result()
 
     def _commit(self) -> None:
         try:
-            if self.direct and self._fill:
+            if self.direct and self._bufs:
                 tail = self._fill
-                padded = round_up(tail, self._block)
-                assert self._bounce is not None
-                self._bounce[tail:padded] = bytes(padded - tail)
-                size = self._offset + tail
-                self._flush(padded)
-                os.ftruncate(self.fd, size)
+                if tail:
+                    padded = round_up(tail, self._block)
+                    buf = self._bufs[self._cur]
+                    buf[tail:padded] = bytes(padded - tail)
+                    size = self._offset + tail
+                    self._submit(padded)
+                self._wait(0)
+                self._wait(1)
+                if tail:
+                    os.ftruncate(self.fd, size)
         except OSError as e:
             raise os_error(e, self.uri, "write") from None
         self._release_bounce()
         super()._commit()
 
     def _abort(self) -> None:
+        for i in (0, 1):
+            try:
+                self._wait(i)
+            except Exception:
+                pass
         self._release_bounce()
         super()._abort()
 
     def _release_bounce(self) -> None:
-        if self._bounce is not None:
-            self._bounce.close()
-            self._bounce = None
+        bufs, self._bufs = self._bufs, []
+        for b in bufs:
+            _pool.give(b)
+
+
+def _pwrite_all(fd: int, buf: mmap.mmap, nbytes: int, offset: int) -> None:
+    view = memoryview(buf)
+    try:
+        done = 0
+        while done < nbytes:
+            done += os.pwrite(fd, view[done:nbytes], offset + done)
+    finally:
+        view.release()
 
 
 class DirectStore(FileStore):
