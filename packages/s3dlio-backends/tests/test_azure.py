@@ -218,3 +218,22 @@ def test_containers_as_buckets(env) -> None:
     assert name not in [c["name"] for c in s3dlio.list_containers(f"az://{ACCOUNT}/")]
     with pytest.raises(s3dlio.ObjectNotFoundError):
         s3dlio.delete_bucket(f"az://{name}")
+
+
+def test_anonymous_access_to_a_private_container_is_permission_denied(env, azurite, azure_container: str) -> None:
+    """No key, SAS or connection string (and no azure-identity): requests go out unsigned."""
+    store = AzureStore(AzureConfig(account=ACCOUNT, endpoint=azurite.endpoint))
+    with pytest.raises(s3dlio.PermissionDeniedError) as ei:
+        store.put(f"az://{azure_container}/anon.bin", b"x")
+    assert f"az://{azure_container}/anon.bin" in str(ei.value)
+
+
+def test_many_in_flight_reuse_pooled_connections(env, azure_container: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    p = f"az://{azure_container}/m/"
+    items = [(p + f"k{i}", os.urandom(100 + i)) for i in range(100)]
+    with caplog.at_level(logging.WARNING):
+        s3dlio.put_many(items, max_in_flight=64)
+        got = s3dlio.get_many([u for u, _ in items], max_in_flight=64)
+    assert [bytes(b) for _, b in got] == [d for _, d in items]
+    assert "pool is full" not in caplog.text

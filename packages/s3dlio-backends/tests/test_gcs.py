@@ -151,3 +151,15 @@ def test_buckets(env) -> None:
     s3dlio.delete(f"gs://{name}/x")
     s3dlio.delete_bucket(f"gs://{name}")
     assert name not in [b["name"] for b in s3dlio.list_containers("gs://")]
+
+
+def test_many_in_flight_reuse_pooled_connections(env, gcs_bucket: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    p = f"gs://{gcs_bucket}/m/"
+    items = [(p + f"k{i}", os.urandom(100 + i)) for i in range(100)]
+    with caplog.at_level(logging.WARNING):
+        s3dlio.put_many(items, max_in_flight=64)
+        got = s3dlio.get_many([u for u, _ in items], max_in_flight=64)
+    assert [bytes(b) for _, b in got] == [d for _, d in items]
+    assert "pool is full" not in caplog.text

@@ -40,6 +40,7 @@ __all__ = ["AzureStore"]
 
 log = logging.getLogger("s3dlio.azure")
 MiB = 1 << 20
+_POOL_SIZE = 128  # pooled connections per host: covers get_many's default 64 in flight plus ranges
 
 
 class AzureCapabilities(BucketCapabilities):
@@ -120,9 +121,7 @@ class AzureStore(BucketStore):
 
         cfg = self.config
         url = cfg.account_url(account)
-        kw: dict[str, Any] = {"connection_timeout": settings().connect_timeout_s,
-                              "read_timeout": settings().operation_timeout_s,
-                              "max_single_put_size": 64 * MiB}
+        kw: dict[str, Any] = {"transport": _pooled_transport(), "max_single_put_size": 64 * MiB}
         same = account == cfg.account
         if same and cfg.account_key:
             from azure.core.credentials import AzureNamedKeyCredential
@@ -425,6 +424,32 @@ class AzureStore(BucketStore):
                     for c in svc.list_containers()]
         except Exception as e:
             raise self._error(e, u.uri, "list_containers") from None
+
+
+def _pooled_transport() -> Any:
+    """The SDK's requests transport with a connection pool as large as our fan-out (its default keeps 10
+    connections and discards the rest, with a warning each, under get_many/put_many)."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from urllib3.util.retry import Retry
+
+    try:  # the SDK's adapter (larger socket reads); plain requests' one if it ever moves
+        from azure.core.pipeline.transport._bigger_block_size_http_adapters import (
+            BiggerBlockSizeHTTPAdapter as Adapter,
+        )
+    except ImportError:  # pragma: no cover
+        from requests.adapters import HTTPAdapter as Adapter
+
+    class PooledTransport(RequestsTransport):
+        def _init_session(self, session: Any) -> None:
+            session.trust_env = self._use_env_settings
+            adapter = Adapter(max_retries=Retry(total=False, redirect=False,
+                                                       raise_on_status=False),
+                              pool_connections=4, pool_maxsize=_POOL_SIZE)
+            for p in self._protocols:
+                session.mount(p, adapter)
+
+    s = settings()
+    return PooledTransport(connection_timeout=s.connect_timeout_s, read_timeout=s.operation_timeout_s)
 
 
 def _default_credential() -> Any:
