@@ -163,3 +163,22 @@ def test_many_in_flight_reuse_pooled_connections(env, gcs_bucket: str, caplog: p
         got = s3dlio.get_many([u for u, _ in items], max_in_flight=64)
     assert [bytes(b) for _, b in got] == [d for _, d in items]
     assert "pool is full" not in caplog.text
+
+
+def test_operations_pass_the_instrumentation_point(env, gcs_bucket: str) -> None:
+    from s3dlio_core import instrument
+
+    uri = f"gs://{gcs_bucket}/inst.bin"
+    records: list = []
+    observe = records.append
+    instrument.add_observer(observe)
+    try:
+        s3dlio.put(uri, b"x" * 1000)
+        assert len(s3dlio.get(uri)) == 1000
+    finally:
+        instrument.remove_observer(observe)
+    ops = {r.op: r for r in records}
+    assert ops["PUT"].bytes == 1000 and ops["PUT"].error is None
+    get = ops["GET"]
+    assert get.bytes == 1000 and get.uri == uri
+    assert get.start_ns <= get.first_byte_ns <= get.end_ns

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from s3dlio_core import instrument as _ins
 from s3dlio_core.bucket_store import BucketCapabilities, BucketStore
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
@@ -205,6 +206,8 @@ class AzureStore(BucketStore):
             self._stat_loc(loc)  # a zero-length read still needs the blob to exist
             return BytesView() if dst is None else 0
         resp, total, body = self._open_range(loc, offset, first)
+        if _ins.ACTIVE:  # response headers are in: the op-log's first byte
+            _ins.mark_first_byte()
         end = total if length is None else min(total, offset + length)
         n = max(0, end - offset)
         if dst is not None and n > dst.nbytes:

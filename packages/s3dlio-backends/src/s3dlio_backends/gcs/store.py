@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from s3dlio_core import instrument as _ins
 from s3dlio_core.bucket_store import BucketCapabilities, BucketStore
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.errors import (
@@ -211,6 +212,8 @@ class GcsStore(BucketStore):
             resp, total, body = self._open_range(u, offset, first)
         except _WholeBody as w:
             return self._from_whole(u, w.data, offset, length, dst)
+        if _ins.ACTIVE:  # response headers are in: the op-log's first byte
+            _ins.mark_first_byte()
         end = total if length is None else min(total, offset + length)
         n = max(0, end - offset)
         if body > n or (resp is not None and body < 0):
