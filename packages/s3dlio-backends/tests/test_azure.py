@@ -89,6 +89,8 @@ def test_connection_string_alone(env, azurite, azure_container: str) -> None:
     uri = f"az://{azure_container}/cs.bin"
     s3dlio.put(uri, b"via connection string")
     assert bytes(s3dlio.get(f"az://{ACCOUNT}/{azure_container}/cs.bin")) == b"via connection string"
+    store, _ = s3dlio_core.store_for_uri(uri)
+    _secrets_absent(repr(store) + repr(store.config), KEY, azurite.connection_string)
 
 
 def _secrets_absent(text: str, *secrets: str) -> None:

@@ -182,3 +182,41 @@ def test_operations_pass_the_instrumentation_point(env, gcs_bucket: str) -> None
     get = ops["GET"]
     assert get.bytes == 1000 and get.uri == uri
     assert get.start_ns <= get.first_byte_ns <= get.end_ns
+
+
+def test_refusals_map_to_typed_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real HTTP server on 127.0.0.1 that refuses everything (403) / knows nothing (404)."""
+    import http.server
+    import json
+    import threading
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            status = 404 if "missing" in self.path else 403
+            body = json.dumps({"error": {"code": status, "message": "refused by the test server"}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        store = GcsStore(GcsConfig(endpoint=f"http://127.0.0.1:{srv.server_port}", anonymous=True))
+        with pytest.raises(s3dlio.PermissionDeniedError) as ei:
+            store.get("gs://bkt/secret.bin")
+        assert "gs://bkt/secret.bin" in str(ei.value) and "403" in str(ei.value)
+        with pytest.raises(s3dlio.PermissionDeniedError):
+            store.put("gs://bkt/x.bin", b"data")
+        with pytest.raises(s3dlio.ObjectNotFoundError):
+            store.stat("gs://bkt/missing.bin")
+    finally:
+        srv.shutdown()
+        srv.server_close()
