@@ -258,3 +258,23 @@ def test_operations_pass_the_instrumentation_point(env, azure_container: str) ->
     get = ops["GET"]
     assert get.bytes == 1000 and get.uri == uri
     assert get.start_ns <= get.first_byte_ns <= get.end_ns
+
+
+def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str, small_parts,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Later ranges are pinned to the version the first response came from (never a mix of two)."""
+    uri = f"az://{azure_container}/race.bin"
+    s3dlio.put(uri, os.urandom(3 * MiB))
+    store, _ = s3dlio_core.store_for_uri(uri)
+    real = store._read_range_into
+    replaced: list[int] = []
+
+    def racing(*args: object) -> None:
+        if not replaced:
+            replaced.append(1)
+            s3dlio.put(uri, os.urandom(3 * MiB))
+        return real(*args)
+
+    monkeypatch.setattr(store, "_read_range_into", racing)
+    with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
+        s3dlio.get(uri)

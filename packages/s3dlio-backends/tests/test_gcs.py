@@ -220,3 +220,23 @@ def test_refusals_map_to_typed_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_ranged_read_refuses_an_object_replaced_midway(env, gcs_bucket: str, small_parts,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Later ranges are pinned to the version the first response came from (never a mix of two)."""
+    uri = f"gs://{gcs_bucket}/race.bin"
+    s3dlio.put(uri, os.urandom(3 * MiB))
+    store, _ = s3dlio_core.store_for_uri(uri)
+    real = store._read_range_into
+    replaced: list[int] = []
+
+    def racing(*args: object) -> None:
+        if not replaced:
+            replaced.append(1)
+            s3dlio.put(uri, os.urandom(3 * MiB))
+        return real(*args)
+
+    monkeypatch.setattr(store, "_read_range_into", racing)
+    with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
+        s3dlio.get(uri)

@@ -183,10 +183,17 @@ class AzureStore(BucketStore):
             raise self._error(None, loc.u.uri, what, resp.status_code, code)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- reads
-    def _open_range(self, loc: _Loc, offset: int, length: int) -> tuple[Any, int, int]:
-        """GET [offset, offset+length): (response or None when past the end, total size, body length)."""
-        resp = self._run(loc, "GET", self._blob_url(loc),
-                         {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}, stream=True)
+    def _open_range(self, loc: _Loc, offset: int, length: int, etag: str | None = None
+                    ) -> tuple[Any, int, int]:
+        """GET [offset, offset+length): (response or None when past the end, total size, body length).
+        With `etag`, the range must come from that version of the blob (If-Match)."""
+        headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}
+        if etag:
+            headers["If-Match"] = etag
+        resp = self._run(loc, "GET", self._blob_url(loc), headers, stream=True)
+        if resp.status_code == 412:
+            discard_body(resp)
+            raise StorageIOError(f"GET failed for {loc.u.uri}: the blob changed while it was read", loc.u.uri)
         if resp.status_code == 416:  # empty blob, or offset past the end
             total = _total_from_content_range(resp.headers.get("Content-Range"))
             discard_body(resp)
@@ -221,7 +228,8 @@ class AzureStore(BucketStore):
         try:
             if resp is not None:
                 rest = range_plan(offset + body, end, total)
-                fetch_ranges(lambda o, m: self._read_range_into(loc, o, m), rest, mv, offset,
+                etag = resp.headers.get("ETag")
+                fetch_ranges(lambda o, m: self._read_range_into(loc, o, m, etag), rest, mv, offset,
                              lambda: self._read_body(resp, mv[:body], loc))
         finally:
             if v is not None:
@@ -234,8 +242,8 @@ class AzureStore(BucketStore):
             raise StorageIOError(f"GET failed for {loc.u.uri}: body ended after {got} of {mv.nbytes} bytes",
                                  loc.u.uri)
 
-    def _read_range_into(self, loc: _Loc, offset: int, mv: memoryview) -> None:
-        resp, _total, body = self._open_range(loc, offset, mv.nbytes)
+    def _read_range_into(self, loc: _Loc, offset: int, mv: memoryview, etag: str | None) -> None:
+        resp, _total, body = self._open_range(loc, offset, mv.nbytes, etag)
         if resp is None or body != mv.nbytes:
             if resp is not None:
                 resp.close()

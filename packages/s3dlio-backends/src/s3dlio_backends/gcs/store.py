@@ -182,10 +182,20 @@ class GcsStore(BucketStore):
             raise InvalidUriError(f"no object name in {u.uri}", u.uri)
 
     # ---------------------------------------------------------------- reads
-    def _open_range(self, u: ObjectUri, offset: int, length: int) -> tuple[Any, int, int]:
-        """GET [offset, offset+length): (response or None when past the end, total size, body length)."""
-        resp = self._request("GET", self._media_url(u.bucket, u.key), u.uri, "GET", ok=(200, 206, 416),
-                             stream=True, headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+    def _open_range(self, u: ObjectUri, offset: int, length: int, generation: str | None = None
+                    ) -> tuple[Any, int, int]:
+        """GET [offset, offset+length): (response or None when past the end, total size, body length).
+        With `generation`, the range must come from that generation of the object."""
+        url = self._media_url(u.bucket, u.key)
+        ok: tuple[int, ...] = (200, 206, 416)
+        if generation:  # that generation exactly: 404 once it has been replaced (or deleted)
+            url += f"&generation={generation}"
+            ok = (200, 206, 416, 404)
+        resp = self._request("GET", url, u.uri, "GET", ok=ok, stream=True,
+                             headers={"Range": f"bytes={offset}-{offset + length - 1}"})
+        if resp.status_code == 404:
+            discard_body(resp)
+            raise StorageIOError(f"GET failed for {u.uri}: the object changed while it was read", u.uri)
         if resp.status_code == 416:  # empty object, or offset at/after the end
             discard_body(resp)
             return None, offset, 0
@@ -229,7 +239,8 @@ class GcsStore(BucketStore):
         mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
         try:
             if resp is not None:
-                fetch_ranges(lambda o, m: self._read_range_into(u, o, m), range_plan(offset + body, end, total),
+                gen = resp.headers.get("X-Goog-Generation")
+                fetch_ranges(lambda o, m: self._read_range_into(u, o, m, gen), range_plan(offset + body, end, total),
                              mv, offset, lambda: _read_exact(resp, mv[:body], u.uri))
         finally:
             if v is not None:
@@ -247,8 +258,8 @@ class GcsStore(BucketStore):
         dst[: len(part)] = part
         return len(part)
 
-    def _read_range_into(self, u: ObjectUri, offset: int, mv: memoryview) -> None:
-        resp, _total, body = self._open_range(u, offset, mv.nbytes)
+    def _read_range_into(self, u: ObjectUri, offset: int, mv: memoryview, generation: str | None) -> None:
+        resp, _total, body = self._open_range(u, offset, mv.nbytes, generation)
         if resp is None or body != mv.nbytes:
             if resp is not None:
                 resp.close()
