@@ -240,3 +240,19 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, gcs_bucket: str, sma
     monkeypatch.setattr(store, "_read_range_into", racing)
     with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
         s3dlio.get(uri)
+
+
+def _child_get(uri: str) -> bytes:
+    return bytes(s3dlio.get(uri))
+
+
+def test_forked_workers_use_their_own_connections(env, gcs_bucket: str) -> None:
+    """DataLoader-style fork after the parent has used the store: children open their own clients."""
+    import multiprocessing
+
+    uri = f"gs://{gcs_bucket}/fork.bin"
+    s3dlio.put(uri, b"parent wrote this")
+    assert bytes(s3dlio.get(uri)) == b"parent wrote this"
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(_child_get, [uri] * 4) == [b"parent wrote this"] * 4
+    assert bytes(s3dlio.get(uri)) == b"parent wrote this"
