@@ -167,7 +167,12 @@ class AzureStore(BucketStore):
             resp = getattr(e, "response", None)
             if code is None and resp is not None:
                 code = resp.headers.get("x-ms-error-code")
-        detail = code or (str(e).splitlines()[0] if e is not None and str(e) else type(e).__name__)
+        if code:
+            detail = code
+        elif e is None:
+            detail = "(no error code)"
+        else:
+            detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         msg = redact(f"{what} failed for {uri}: {status or ''} {detail}".replace("  ", " "),
                      self.config.secrets)
         if status == 404:
