@@ -256,3 +256,34 @@ def test_forked_workers_use_their_own_connections(env, gcs_bucket: str) -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         assert pool.map(_child_get, [uri] * 4) == [b"parent wrote this"] * 4
     assert bytes(s3dlio.get(uri)) == b"parent wrote this"
+
+
+def test_server_that_ignores_ranges() -> None:
+    """A real HTTP server on 127.0.0.1 that answers every media GET with the whole object (200)."""
+    import http.server
+    import threading
+
+    payload = os.urandom(5000)
+
+    class NoRanges(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NoRanges)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        store = GcsStore(GcsConfig(endpoint=f"http://127.0.0.1:{srv.server_port}", anonymous=True))
+        assert bytes(store.get("gs://b/o")) == payload
+        assert bytes(store.get_range("gs://b/o", 100, 50)) == payload[100:150]
+        buf = bytearray(len(payload))
+        assert store.get_into("gs://b/o", buf) == len(payload) and buf == payload
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -201,7 +201,7 @@ class GcsStore(BucketStore):
             return None, offset, 0
         n = int(resp.headers.get("Content-Length", "-1"))
         if resp.status_code == 200:  # the server ignored the range: the body is the whole object
-            if offset:
+            if offset or n < 0 or resp.headers.get("Content-Encoding"):  # e.g. decompressive transcoding
                 data = resp.content
                 resp.close()
                 raise _WholeBody(data)
