@@ -287,3 +287,28 @@ def test_server_that_ignores_ranges() -> None:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_put_verify_replaces_a_truncated_upload(env, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """S3DLIO_PUT_VERIFY: a PUT that stored fewer bytes is detected by HEAD, deleted and sent again."""
+    old = settings()
+    configure(put_verify=True, put_retry_delay_ms=0)
+    try:
+        uri = f"gs://{gcs_bucket}/verified.bin"
+        store, _ = s3dlio_core.store_for_uri(uri)
+        real = store._put_single
+        calls: list[int] = []
+
+        def flaky(where: object, data: memoryview) -> None:
+            calls.append(data.nbytes)
+            real(where, data[:-1] if len(calls) == 1 else data)  # the first attempt loses a byte
+
+        monkeypatch.setattr(store, "_put_single", flaky)
+        payload = os.urandom(10_000)
+        s3dlio.put(uri, payload)
+        assert calls == [10_000, 10_000]
+        assert bytes(s3dlio.get(uri)) == payload
+        assert "size mismatch" not in caplog.text  # recovered without surfacing an error
+    finally:
+        configure(put_verify=old.put_verify, put_retry_delay_ms=old.put_retry_delay_ms)

@@ -34,6 +34,7 @@ from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
+from .._put_verify import put_verified, verify_size
 from .._ranged_read import discard_body, fetch_ranges, range_plan, readinto_body
 from .config import AzureConfig, install_sas_log_redaction, redact
 
@@ -296,13 +297,19 @@ class AzureStore(BucketStore):
         s = settings()
         n = data.nbytes
         if n <= s.multipart_threshold:
-            self._put_single(loc, data)
+            if s.put_verify:
+                put_verified(u, data, lambda: self._put_single(loc, data), lambda: self._stat_loc(loc),
+                             lambda: self._delete(u))
+            else:
+                self._put_single(loc, data)
             return
         part = s.multipart_part_size
         prefix = _block_prefix()
         parts = [(_block_id(prefix, i), data[off: off + part]) for i, off in enumerate(range(0, n, part))]
         bounded_map(lambda p: self._stage_block(loc, p[0], p[1]), parts, _parts_in_flight(), level="parts")
         self._commit_blocks(loc, [p[0] for p in parts])
+        if s.mpu_put_verify:
+            verify_size(u, n, lambda: self._stat_loc(loc))
 
     def _open_writer(self, u: ObjectUri) -> Any:
         from .writer import AzureBlockWriter

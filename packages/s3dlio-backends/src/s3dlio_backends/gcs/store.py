@@ -37,6 +37,7 @@ from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
+from .._put_verify import put_verified, verify_size
 from .._ranged_read import discard_body, fetch_ranges, range_plan, readinto_body
 from .config import GcsConfig
 
@@ -317,7 +318,11 @@ class GcsStore(BucketStore):
         s = settings()
         n = data.nbytes
         if n <= s.multipart_threshold:
-            self._put_single(u, data)
+            if s.put_verify:
+                put_verified(u, data, lambda: self._put_single(u, data), lambda: self._stat(u),
+                             lambda: self._delete(u))
+            else:
+                self._put_single(u, data)
             return
         chunk = chunk_size()
         session = self._start_resumable(u)
@@ -328,6 +333,8 @@ class GcsStore(BucketStore):
         except BaseException:
             self._cancel_resumable(u, session)
             raise
+        if s.mpu_put_verify:
+            verify_size(u, n, lambda: self._stat(u))
 
     def _open_writer(self, u: ObjectUri) -> Any:
         from .writer import GcsResumableWriter
