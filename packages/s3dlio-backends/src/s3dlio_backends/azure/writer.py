@@ -16,6 +16,8 @@ from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectWriter
 
+from .._put_verify import verify_size
+
 if TYPE_CHECKING:
     from .store import AzureStore, _Loc
 
@@ -84,6 +86,8 @@ class AzureBlockWriter(ObjectWriter):
         for f in self._futures:
             f.result()
         self._store._commit_blocks(self._loc, self._ids)
+        if settings().mpu_put_verify:
+            verify_size(self._loc.u, self.bytes_written, lambda: self._store._stat_loc(self._loc))
 
     def _abort(self) -> None:
         for f in self._futures:

@@ -11,9 +11,11 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from s3dlio_core.concurrency import shared_executor
+from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectWriter
 from s3dlio_core.uri import ObjectUri
 
+from .._put_verify import verify_size
 from .store import chunk_size
 
 if TYPE_CHECKING:
@@ -70,6 +72,8 @@ class GcsResumableWriter(ObjectWriter):
         self._send(self._buf, total)
         self._buf = bytearray()
         self._wait()
+        if settings().mpu_put_verify:
+            verify_size(self._u, total, lambda: self._store._stat(self._u))
 
     def _abort(self) -> None:
         try:
