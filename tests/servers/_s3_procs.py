@@ -82,7 +82,7 @@ class S3Server:
             except (ProcessLookupError, PermissionError):
                 self.proc.terminate()
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
