@@ -16,7 +16,6 @@ from s3dlio_core.registry import store_for_uri
 from s3dlio_core.settings import settings
 
 from ..multipart import MIN_PART_SIZE, MultipartCoordinator, default_max_in_flight
-from .sink import S3PartSink
 
 __all__ = ["MultipartUploadWriter", "ReservedBuffer"]
 
@@ -70,6 +69,8 @@ class MultipartUploadWriter:
         self._store = store
         self._u = u
         self._result: dict[str, Any] | None = None
+        from .sink import S3PartSink
+
         try:
             self._coord = MultipartCoordinator(S3PartSink(store, u, content_type), part_size,
                                                self.max_in_flight)

@@ -6,10 +6,17 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import unquote_plus
-from xml.sax.saxutils import escape
 
 __all__ = ["parse_error", "parse_list_objects", "parse_list_buckets", "parse_upload_id",
            "complete_body", "delete_body", "parse_delete_errors", "parse_complete", "create_bucket_body"]
+
+
+def escape(s: str, extra: dict[str, str] | None = None) -> str:
+    """XML-escape &, < and > (and any `extra` characters)."""
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for k, v in (extra or {}).items():
+        s = s.replace(k, v)
+    return s
 
 
 def _local(tag: str) -> str:
