@@ -16,18 +16,27 @@ import pathlib
 import sys
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 _here = pathlib.Path(__file__).resolve().parent
-if "s3dlio_test_s3_procs" in sys.modules:
-    procs = sys.modules["s3dlio_test_s3_procs"]
-else:
-    _spec = importlib.util.spec_from_file_location("s3dlio_test_s3_procs", _here / "_s3_procs.py")
-    assert _spec is not None and _spec.loader is not None
-    procs = importlib.util.module_from_spec(_spec)
-    sys.modules["s3dlio_test_s3_procs"] = procs
-    _spec.loader.exec_module(procs)
+
+
+def _load(name: str, filename: str) -> Any:
+    """Import a helper module beside this file once per process (it is not on sys.path)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, _here / filename)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+procs = _load("s3dlio_test_s3_procs", "_s3_procs.py")
+_fault = _load("s3dlio_test_fault_proxy", "_fault_proxy.py")
 
 CONFORMANCE_BACKENDS = {"s3-seaweedfs": "s3_seaweedfs_prefix", "s3-moto": "s3_moto_prefix"}
 
@@ -120,3 +129,20 @@ def s3_moto_prefix(moto_server: procs.S3Server) -> str:
 def s3_prefix(seaweedfs_server: procs.S3Server) -> str:
     """A fresh empty prefix on the default S3 server (plain `s3://bucket/<unique>/`, AWS_ENDPOINT_URL)."""
     return f"s3://{S3_BUCKET}/{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture(scope="session")
+def s3_fault_proxy_session(seaweedfs_server: procs.S3Server) -> Iterator[Any]:
+    proxy = _fault.FaultProxy(_hostport(seaweedfs_server.endpoint))
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def s3_fault_proxy(s3_fault_proxy_session: Any) -> Any:
+    """A recording, fault-injecting proxy in front of SeaweedFS (`.hostport`, `.reset(faults)`,
+    `.requests`); address it as `s3://<proxy.hostport>/<bucket>/...`."""
+    s3_fault_proxy_session.reset()
+    return s3_fault_proxy_session
