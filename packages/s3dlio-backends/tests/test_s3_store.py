@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 import s3dlio
-from s3dlio_core.settings import configure, reset_settings
 from s3dlio_core.registry import clear_store_cache
+from s3dlio_core.settings import configure, reset_settings
 
 
 def _load_servers() -> Any:

@@ -129,5 +129,5 @@ def test_helpers() -> None:
     assert amz_dates(NOW_TS) == ("20261121T093015Z", "20261121")
     assert quote_path("a b/c+d%e#f~g") == "a%20b/c%2Bd%25e%23f~g"
     assert canonical_query({"b": "2", "a": "x y"}) == "a=x%20y&b=2"
-    assert EMPTY_SHA256 == hashlib.sha256(b"").hexdigest()
+    assert hashlib.sha256(b"").hexdigest() == EMPTY_SHA256
     assert "secret" not in repr(Signer("us-east-1"))
