@@ -113,7 +113,7 @@ def test_forked_dataloader_workers_read_s3(s3_prefix: str) -> None:
     uris = [s3_prefix + f"fork/{i:02d}-{uuid.uuid4().hex[:6]}" for i in range(12)]
     s3dlio.put_many([(u, f"object {i}".encode() * 100) for i, u in enumerate(uris)])
     # the parent holds warm connections before forking
-    assert all(len(v) == 900 for _, v in s3dlio.get_many(uris))
+    assert [bytes(v) for _, v in s3dlio.get_many(uris)] == [f"object {i}".encode() * 100 for i in range(12)]
     seen = {}
     pids = set()
     for i, data, pid in _read_in_worker(uris):
