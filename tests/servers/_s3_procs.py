@@ -73,6 +73,8 @@ class S3Server:
     workdir: str
     log_path: str
     ports: list[int] = field(default_factory=list)
+    https_port: int = 0  # SeaweedFS with tls=True
+    cert: str = ""  # its self-signed certificate (PEM)
 
     def stop(self) -> None:
         """Terminate by PID, kill if it lingers, remove the data directory."""
@@ -132,13 +134,27 @@ def _server_env(access_key: str, secret_key: str) -> dict[str, str]:
     return env
 
 
+def self_signed_cert(workdir: str) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 (openssl CLI): (cert.pem, key.pem)."""
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 def start_seaweedfs(access_key: str = TEST_KEY, secret_key: str = TEST_SECRET, timeout: float = 60.0,
-                    buckets: str = "") -> S3Server:
-    """`weed mini` with every listener on its own free loopback port; the S3 gateway enforces the keys."""
+                    buckets: str = "", tls: bool = False) -> S3Server:
+    """`weed mini` with every listener on its own free loopback port; the S3 gateway enforces the keys.
+
+    With `tls`, the S3 gateway also serves https on `server.https_port` with a self-signed certificate
+    (`server.cert`)."""
     workdir = tempfile.mkdtemp(prefix="s3dlio-weed-")
     used: set[int] = set()
     names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
              "filer.port.grpc", "s3.port", "s3.port.grpc"]
+    if tls:
+        names.append("s3.port.https")
     ports = {n: free_port(used) for n in names}
     # weed's built-in plugin worker dials the admin gRPC port at admin.port + 10000, whatever
     # -admin.port.grpc says: choose a pair that is free.
@@ -156,9 +172,13 @@ def start_seaweedfs(access_key: str = TEST_KEY, secret_key: str = TEST_SECRET, t
     argv += [f"-{n}={p}" for n, p in ports.items()]
     if buckets:
         argv.append(f"-bucket={buckets}")
+    cert = ""
+    if tls:
+        cert, key = self_signed_cert(workdir)
+        argv += [f"-s3.cert.file={cert}", f"-s3.key.file={key}"]
     proc, log_path = _spawn("weed", argv, workdir, _server_env(access_key, secret_key))
     server = S3Server("seaweedfs", f"http://{HOST}:{ports['s3.port']}", proc, workdir, log_path,
-                      sorted(ports.values()))
+                      sorted(ports.values()), https_port=ports.get("s3.port.https", 0), cert=cert)
     _wait_http(server, timeout)
     return server
 

@@ -260,3 +260,44 @@ def test_configure_s3_points_at_an_endpoint(seaweedfs_server: Any, monkeypatch: 
         assert bytes(s3dlio.get(s3_prefix + "configured")) == b"ok"
     finally:
         clear_store_cache()
+
+
+# ---------------------------------------------------------------- TLS
+@pytest.fixture(scope="module")
+def tls_server(s3_test_env: dict[str, str]) -> Any:
+    import socket
+    import time
+
+    server = _servers.procs.start_seaweedfs(tls=True)
+    deadline = time.monotonic() + 30
+    while True:  # the https listener may come up after the http one
+        try:
+            socket.create_connection(("127.0.0.1", server.https_port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise
+            time.sleep(0.1)
+    yield server
+    server.stop()
+
+
+def test_https_endpoint_with_a_ca_bundle(tls_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = tls_server.https_port
+    monkeypatch.setenv("S3DLIO_S3_ENDPOINT_TLS_PORTS", str(port))
+    bucket = f"s3://127.0.0.1:{port}/tls-bucket"
+    monkeypatch.setenv("AWS_CA_BUNDLE", tls_server.cert)
+    clear_store_cache()
+    try:
+        s3dlio.create_bucket(bucket)
+        data = os.urandom(100_000)
+        s3dlio.put(bucket + "/k.bin", data)
+        assert bytes(s3dlio.get(bucket + "/k.bin")) == data
+        assert s3dlio.list(bucket + "/") == [bucket + "/k.bin"]
+        monkeypatch.delenv("AWS_CA_BUNDLE")  # an unknown issuer must be refused
+        clear_store_cache()
+        with pytest.raises(s3dlio.S3dlioError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            s3dlio.get(bucket + "/k.bin")
+    finally:
+        clear_store_cache()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -155,7 +156,7 @@ class S3Client:
                 conn.close()
                 if isinstance(e, S3dlioError):
                     raise
-                if attempt < attempts:
+                if attempt < attempts and not isinstance(e, ssl.SSLCertVerificationError):
                     log.debug("S3 %s %s: %s; retrying (attempt %d of %d)", op, uri, type(e).__name__,
                               attempt + 1, attempts)
                     sleep_before_retry(attempt)

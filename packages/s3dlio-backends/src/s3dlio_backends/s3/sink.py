@@ -26,7 +26,7 @@ class S3PartSink:
 
     def create(self) -> str:
         u = self.u
-        headers = {"content-type": self.content_type} if self.content_type else None
+        headers = {"content-type": self.content_type or "application/octet-stream"}
         _, body = self.store.client.call("POST", u.uri, "CreateMultipartUpload", u.bucket, u.key,
                                          query={"uploads": ""}, headers=headers, body=b"")
         try:

@@ -280,7 +280,7 @@ class S3Store(BucketStore):
             self._put_single(u, data)
 
     def _put_single(self, u: ObjectUri, data: memoryview, content_type: str | None = None) -> str | None:
-        headers = {"content-type": content_type} if content_type else None
+        headers = {"content-type": content_type or "application/octet-stream"}
         return self.client.request("PUT", u.uri, "PUT", u.bucket, u.key, _read_etag, headers=headers,
                                    body=data)
 
