@@ -60,8 +60,8 @@ def main() -> int:
                 return original(ORIGINAL_GET, orig_env, {"uris": uris, "in_flight": n})
 
             def b3(uris: list[str] = uris) -> float:
-                def one(u: str) -> None:
-                    b, k = split(u)
+                def one(uri: str) -> None:
+                    b, k = split(uri)
                     boto.get_object(Bucket=b, Key=k)["Body"].read()
 
                 t = clock()

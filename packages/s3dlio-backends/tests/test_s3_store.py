@@ -297,7 +297,7 @@ def test_https_endpoint_with_a_ca_bundle(tls_server: Any, monkeypatch: pytest.Mo
         assert s3dlio.list(bucket + "/") == [bucket + "/k.bin"]
         monkeypatch.delenv("AWS_CA_BUNDLE")  # an unknown issuer must be refused
         clear_store_cache()
-        with pytest.raises(s3dlio.S3dlioError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        with pytest.raises(s3dlio.S3dlioError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             s3dlio.get(bucket + "/k.bin")
     finally:
         clear_store_cache()
