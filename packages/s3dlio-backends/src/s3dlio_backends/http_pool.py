@@ -9,8 +9,10 @@ connections (the generation counter bumps at fork and stale pools drop their idl
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
+import struct
 import threading
 from typing import Any
 
@@ -49,15 +51,48 @@ class ProtocolError(ConnectionError):
 NO_BODY = object()
 
 
+_header_rx: dict[str, re.Pattern[str]] = {}
+
+
+def _rx(name: str) -> re.Pattern[str]:
+    rx = _header_rx.get(name)
+    if rx is None:
+        rx = re.compile(r"\r\n" + re.escape(name) + r"[ \t]*:[ \t]*([^\r]*?)[ \t]*(?=\r)", re.IGNORECASE)
+        _header_rx[name] = rx
+    return rx
+
+
 class HttpResponseHead:
-    """Status and lower-cased headers of one response."""
+    """Status of one response and its header block. `get(name)` finds one header with a cached regex
+    (the data path reads three or four); `headers` parses them all into a lower-cased dict on demand."""
 
-    __slots__ = ("headers", "reason", "status")
+    __slots__ = ("_headers", "raw", "reason", "status")
 
-    def __init__(self, status: int, reason: str, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, reason: str, raw: str) -> None:
         self.status = status
         self.reason = reason
-        self.headers = headers
+        self.raw = raw  # status line + "\r\n" + header lines, each ending in "\r\n"
+        self._headers: dict[str, str] | None = None
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of header `name` (case-insensitive; the first one if repeated)."""
+        m = _rx(name).search(self.raw)
+        return m.group(1) if m else default
+
+    @property
+    def headers(self) -> dict[str, str]:
+        h = self._headers
+        if h is None:
+            h = {}
+            for line in self.raw.split("\r\n")[1:]:
+                k, _, v = line.partition(":")
+                if not k:
+                    continue
+                k = k.strip().lower()
+                v = v.strip()
+                h[k] = h[k] + ", " + v if k in h else v
+            self._headers = h
+        return h
 
     def __repr__(self) -> str:
         return f"HttpResponseHead({self.status} {self.reason})"
@@ -106,7 +141,15 @@ class HttpConnection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
             sock = self.tls.wrap_socket(sock, server_hostname=self.server_hostname or self.host)
-        sock.settimeout(self.timeout)
+            sock.settimeout(self.timeout)
+        else:
+            # A Python-level timeout makes every send/recv a poll() plus the call (two syscalls and two
+            # GIL hand-offs). A blocking socket with kernel timeouts costs one; a timeout then surfaces
+            # as an OSError (EAGAIN), which the retry policy treats like any broken connection.
+            sock.settimeout(None)
+            tv = struct.pack("ll", int(self.timeout), int((self.timeout % 1) * 1e6))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
         self.sock = sock
         self.start = self.end = 0
         self.reusable = True
@@ -172,30 +215,20 @@ class HttpConnection:
                                          no_response=nothing and self.used > 0)
                 first = False
                 idx = self.buf.find(b"\r\n\r\n", max(self.start, self.end - n - 3), self.end)
-            text = self.buf[self.start:idx].decode("latin-1")
+            text = self.buf[self.start:idx + 2].decode("latin-1")
             self.start = idx + 4
-            lines = text.split("\r\n")
-            status_line = lines[0]
-            if not status_line.startswith("HTTP/1."):
-                raise ProtocolError(f"bad status line {status_line[:40]!r}")
+            if not text.startswith("HTTP/1."):
+                raise ProtocolError(f"bad status line {text[:40]!r}")
             try:
-                status = int(status_line[9:12])
+                status = int(text[9:12])
             except ValueError:
-                raise ProtocolError(f"bad status line {status_line[:40]!r}") from None
+                raise ProtocolError(f"bad status line {text[:40]!r}") from None
             if status == 100:
                 continue
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                k, _, v = line.partition(":")
-                k = k.strip().lower()
-                v = v.strip()
-                if k in headers:
-                    headers[k] += ", " + v
-                else:
-                    headers[k] = v
-            if headers.get("connection", "").lower() == "close" or status_line.startswith("HTTP/1.0"):
+            head = HttpResponseHead(status, text[13:text.index("\r\n")], text)
+            if text[7] == "0" or (head.get("connection") or "").lower() == "close":
                 self.reusable = False
-            return HttpResponseHead(status, status_line[13:], headers)
+            return head
 
     def read_into(self, dst: memoryview) -> None:
         """Fill `dst` exactly with body bytes (buffered ones first, then straight from the socket)."""
@@ -267,11 +300,10 @@ class HttpConnection:
         """The whole body of a response (used for small control-plane and error bodies)."""
         if method == "HEAD" or head.status in (204, 304) or 100 <= head.status < 200:
             return b""
-        h = head.headers
-        cl = h.get("content-length")
+        cl = head.get("content-length")
         if cl is not None:
             return self.read_exact(int(cl))
-        if "chunked" in h.get("transfer-encoding", "").lower():
+        if "chunked" in (head.get("transfer-encoding") or "").lower():
             return self.read_chunked()
         return self.read_to_close()
 
@@ -279,7 +311,7 @@ class HttpConnection:
         """Skip a body we do not need; a large one closes the socket instead of reading it."""
         if method == "HEAD" or head.status in (204, 304):
             return
-        cl = head.headers.get("content-length")
+        cl = head.get("content-length")
         if cl is not None and int(cl) > limit:
             self.close()
             return

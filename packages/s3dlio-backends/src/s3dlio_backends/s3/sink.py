@@ -39,7 +39,7 @@ class S3PartSink:
 
         def read(conn: HttpConnection, head: HttpResponseHead) -> str:
             conn.discard_body(head, "PUT")
-            etag = head.headers.get("etag")
+            etag = head.get("etag")
             if not etag:
                 raise StorageIOError(f"UploadPart {number} for {u.uri} answered without an ETag", u.uri)
             return etag

@@ -71,13 +71,13 @@ def _http_date_to_rfc3339(value: str | None) -> str | None:
 
 
 def _content_length(head: HttpResponseHead) -> int:
-    cl = head.headers.get("content-length")
+    cl = head.get("content-length")
     return -1 if cl is None else int(cl)
 
 
 def _total_size(head: HttpResponseHead, body_len: int) -> int:
     """The object's full size from Content-Range ('bytes 0-99/1234'), else the body length."""
-    cr = head.headers.get("content-range")
+    cr = head.get("content-range")
     if head.status == 206 and cr:
         total = cr.rpartition("/")[2]
         if total.isdigit():
@@ -99,7 +99,7 @@ def _read_all(conn: HttpConnection, head: HttpResponseHead) -> BytesView:
 
 def _read_etag(conn: HttpConnection, head: HttpResponseHead) -> str | None:
     conn.discard_body(head, "PUT")
-    return head.headers.get("etag")
+    return head.get("etag")
 
 
 class S3Store(BucketStore):
@@ -175,7 +175,7 @@ class S3Store(BucketStore):
     def _read_split(self, u: ObjectUri, conn: HttpConnection, head: HttpResponseHead, mv: memoryview,
                     first: int, total: int) -> None:
         """Read the first `first` bytes from `conn` while the rest comes in parallel ranges."""
-        etag = head.headers.get("etag")
+        etag = head.get("etag")
         chunks = plan_chunks(first, total, chunk_size_for(total))
         job = RangeFetch(lambda off, dst: self._fetch_range_into(u, off, dst, etag), mv, 0, chunks,
                          concurrency_for(total))
@@ -201,7 +201,7 @@ class S3Store(BucketStore):
                 conn.close()
                 raise StorageIOError(
                     f"S3 GET for {u.uri}: Content-Range does not match the requested range "
-                    f"{offset}-{offset + n - 1} (HTTP {head.status}, {head.headers.get('content-range')})",
+                    f"{offset}-{offset + n - 1} (HTTP {head.status}, {head.get('content-range')})",
                     u.uri)
             conn.read_into(dst)
 
