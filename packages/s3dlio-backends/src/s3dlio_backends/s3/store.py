@@ -231,17 +231,18 @@ class S3Store(BucketStore):
             if _ACTIVE:
                 _ins.mark_first_byte()
             n = _content_length(head)
-            if n < 0:
-                body = conn.read_body(head, "GET")
+            body = conn.read_body(head, "GET") if n < 0 else None
+            if body is not None:
                 n = len(body)
-                if n <= cap:
-                    dst[:n] = body
             if n > cap:
                 conn.close()
                 raise LengthMismatchError(
                     f"length mismatch (expected {cap} bytes, got {n}): object {u.uri} is {n} bytes but "
                     f"the destination holds {cap}", u.uri, expected=cap, actual=n)
-            conn.read_into(dst[:n])
+            if body is not None:
+                dst[:n] = body
+            else:
+                conn.read_into(dst[:n])
             return n
 
         s = settings()
