@@ -152,11 +152,11 @@ def test_sizes_ranges_and_stat(env, azure_container: str) -> None:
 
 
 def test_large_put_is_staged_blocks_committed_once(env, azurite, azure_container: str, small_parts) -> None:
-    data = os.urandom(5 * MiB + 17)
+    data = os.urandom(11 * MiB + 17)  # blocks of 5 MiB (the shared multipart coordinator's minimum)
     uri = f"az://{azure_container}/big.bin"
     s3dlio.put(uri, data)
     committed, uncommitted = _blob_client(azurite, azure_container, "big.bin").get_block_list("all")
-    assert len(committed) == 6 and not uncommitted
+    assert [b["size"] for b in committed] == [5 * MiB, 5 * MiB, MiB + 17] and not uncommitted
     assert bytes(s3dlio.get(uri)) == data  # concurrent 256 KiB ranges into one buffer
     assert bytes(s3dlio.get_range(uri, MiB - 3, 2 * MiB + 7)) == data[MiB - 3: 3 * MiB + 4]
     buf = bytearray(len(data))
@@ -167,7 +167,7 @@ def test_streaming_writer_commits_on_close_and_abort_leaves_nothing(env, azure_c
                                                                       small_parts) -> None:
     store, _ = s3dlio_core.store_for_uri(f"az://{azure_container}/")
     uri = f"az://{azure_container}/stream.bin"
-    chunks = [os.urandom(700_000) for _ in range(5)]
+    chunks = [os.urandom(2_500_000) for _ in range(5)]  # 12.5 MB: three 5 MiB blocks
     w = store.open_writer(uri)
     for c in chunks:
         w.write(c)
@@ -176,11 +176,11 @@ def test_streaming_writer_commits_on_close_and_abort_leaves_nothing(env, azure_c
     assert bytes(s3dlio.get(uri)) == b"".join(chunks)
 
     with pytest.raises(ZeroDivisionError), store.open_writer(f"az://{azure_container}/boom.bin") as w2:
-        w2.write(os.urandom(3 * MiB))
+        w2.write(os.urandom(11 * MiB))  # two blocks staged before the failure
         raise ZeroDivisionError
     assert not s3dlio.exists(f"az://{azure_container}/boom.bin")
     w3 = store.open_writer(uri)  # aborting an overwrite keeps the old content
-    w3.write(os.urandom(2 * MiB))
+    w3.write(os.urandom(6 * MiB))
     w3.abort()
     assert bytes(s3dlio.get(uri)) == b"".join(chunks)
     small = store.open_writer(f"az://{azure_container}/small.bin")
@@ -266,7 +266,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str
     uri = f"az://{azure_container}/race.bin"
     s3dlio.put(uri, os.urandom(3 * MiB))
     store, _ = s3dlio_core.store_for_uri(uri)
-    real = store._read_range_into
+    real = store._read_range_into  # (3 MiB > the 1 MiB range threshold: a split read)
     replaced: list[int] = []
 
     def racing(*args: object) -> None:

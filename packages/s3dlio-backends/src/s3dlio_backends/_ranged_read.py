@@ -3,22 +3,18 @@
 The SDKs used by the Azure and GCS stores hand back `requests.Response` objects opened with `stream=True`.
 Reading them with `.content` or `.read()` joins bytes objects; here the body goes from the socket into the
 destination memoryview with `readinto` (http.client's, zero-copy for length-delimited bodies), and the
-connection goes back to the pool only when the body was read to the end. Large objects are split into
-ranges (the original's S3DLIO_RANGE_* rules) fetched concurrently into slices of the same buffer.
+connection goes back to the pool only when the body was read to the end. The rest of a large object is
+fetched as concurrent ranges (range_get.py) into slices of the same buffer meanwhile.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from s3dlio_core.concurrency import shared_executor
-from s3dlio_core.settings import settings
+from .range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
 
-__all__ = ["readinto_body", "discard_body", "range_plan", "fetch_ranges"]
-MiB = 1 << 20
+__all__ = ["readinto_body", "discard_body", "read_with_rest"]
 
 
 def readinto_body(response: Any, dst: memoryview) -> int:
@@ -63,66 +59,23 @@ def discard_body(response: Any) -> None:
     response.close()
 
 
-def _chunk_size(total: int) -> int:
-    s = settings().range_chunk_size
-    if s:
-        return s
-    return 1 * MiB if total < 16 * MiB else 4 * MiB if total < 256 * MiB else 8 * MiB
 
-
-def _concurrency(total: int) -> int:
-    c = settings().range_concurrency
-    if c:
-        return c
-    cores = os.cpu_count() or 1
-    if total < 32 * MiB:
-        return max(2, cores // 2)
-    if total < 512 * MiB:
-        return max(4, cores)
-    return max(8, 2 * cores)
-
-
-def range_plan(start: int, end: int, total: int) -> list[tuple[int, int]]:
-    """(offset, length) pieces covering [start, end), sized by the object's total size."""
-    step = _chunk_size(total)
-    return [(o, min(step, end - o)) for o in range(start, end, step)]
-
-
-def fetch_ranges(read_into: Callable[[int, memoryview], None], ranges: list[tuple[int, int]],
-                 mv: memoryview, base: int, first: Callable[[], None] | None = None) -> None:
-    """Fill `mv` (object bytes from offset `base`): `read_into(offset, slice)` for every range, with a
-    bounded number running on the shared "parts" pool while `first()` (if any) runs in this thread.
-    The first failure stops the remaining ranges and is raised after the running ones finish."""
-    if not ranges:
-        if first is not None:
-            first()
-        return
-    todo = iter(ranges)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        while not errors:
-            with lock:
-                r = next(todo, None)
-            if r is None:
-                return
-            off, n = r
-            try:
-                read_into(off, mv[off - base: off - base + n])
-            except BaseException as e:
-                errors.append(e)
-                return
-
-    k = min(len(ranges), _concurrency(base + mv.nbytes))
-    pool = shared_executor("parts")
-    futures = [pool.submit(worker) for _ in range(k)]
+def read_with_rest(first: Callable[[], None], fetch_into: Callable[[int, memoryview], None], dst: memoryview,
+                   base: int, start: int, end: int, total: int) -> None:
+    """Fill `dst` (byte 0 = object offset `base`): `first()` reads the first response's body in this
+    thread while [start, end) is fetched as concurrent ranges (range_get's plan, pool and bounds).
+    The first failure stops the remaining ranges and is raised once the running ones finished."""
+    chunks = plan_chunks(start, end, chunk_size_for(total))
+    fetch = RangeFetch(fetch_into, dst, base, chunks, concurrency_for(total)) if chunks else None
     try:
-        if first is not None:
-            first()
-    except BaseException as e:
-        errors.append(e)
-    for f in futures:
-        f.result()
-    if errors:
-        raise errors[0]
+        first()
+    except BaseException:
+        if fetch is not None:
+            fetch.cancel()
+            try:
+                fetch.wait()
+            except BaseException:
+                pass
+        raise
+    if fetch is not None:
+        fetch.wait()

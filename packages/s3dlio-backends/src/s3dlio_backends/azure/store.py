@@ -35,8 +35,9 @@ from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
-from .._ranged_read import discard_body, fetch_ranges, range_plan, readinto_body
+from .._ranged_read import discard_body, read_with_rest, readinto_body
 from .config import AzureConfig, install_sas_log_redaction, redact
+from .writer import AzureBlockWriter, block_upload
 
 __all__ = ["AzureStore"]
 
@@ -233,10 +234,10 @@ class AzureStore(BucketStore):
         mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
         try:
             if resp is not None:
-                rest = range_plan(offset + body, end, total)
                 etag = resp.headers.get("ETag")
-                fetch_ranges(lambda o, m: self._read_range_into(loc, o, m, etag), rest, mv, offset,
-                             lambda: self._read_body(resp, mv[:body], loc))
+                read_with_rest(lambda: self._read_body(resp, mv[:body], loc),
+                               lambda o, m: self._read_range_into(loc, o, m, etag), mv, offset, offset + body,
+                               end, total)
         finally:
             if v is not None:
                 mv.release()
@@ -303,17 +304,17 @@ class AzureStore(BucketStore):
             else:
                 self._put_single(loc, data)
             return
-        part = s.multipart_part_size
-        prefix = _block_prefix()
-        parts = [(_block_id(prefix, i), data[off: off + part]) for i, off in enumerate(range(0, n, part))]
-        bounded_map(lambda p: self._stage_block(loc, p[0], p[1]), parts, _parts_in_flight(), level="parts")
-        self._commit_blocks(loc, [p[0] for p in parts])
+        coord = block_upload(self, loc, total=n)
+        try:
+            coord.write(data, borrow=True)  # blocks are staged straight from slices of `data`
+            coord.finish()
+        except BaseException:
+            coord.abort()
+            raise
         if s.mpu_put_verify:
             verify_size(u, n, lambda: self._stat_loc(loc))
 
     def _open_writer(self, u: ObjectUri) -> Any:
-        from .writer import AzureBlockWriter
-
         loc = self._loc(u)
         if not loc.blob:
             raise InvalidUriError(f"no blob name in {u.uri}", u.uri)
@@ -490,16 +491,3 @@ def _total_from_content_range(value: str | None) -> int | None:
         return None
     tail = value.rsplit("/", 1)[1].strip()
     return int(tail) if tail.isdigit() else None
-
-
-def _block_prefix() -> str:
-    return os.urandom(8).hex()
-
-
-def _block_id(prefix: str, i: int) -> str:
-    """Block ids of one blob must all have the same length: 'prefix-000001' (sent base64-encoded)."""
-    return f"{prefix}-{i:06d}"
-
-
-def _parts_in_flight() -> int:
-    return settings().multipart_max_in_flight or 8

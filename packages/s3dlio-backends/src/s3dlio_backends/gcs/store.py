@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -38,7 +37,8 @@ from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
-from .._ranged_read import discard_body, fetch_ranges, range_plan, readinto_body
+from .._ranged_read import discard_body, read_with_rest, readinto_body
+from ..retry import is_retryable_status, sleep_before_retry
 from .config import GcsConfig
 
 __all__ = ["GcsStore"]
@@ -46,7 +46,6 @@ __all__ = ["GcsStore"]
 log = logging.getLogger("s3dlio.gcs")
 MiB = 1 << 20
 RESUMABLE_QUANTUM = 256 * 1024  # resumable chunks must be multiples of this
-_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _POOL_SIZE = 128
 
 
@@ -137,15 +136,15 @@ class GcsStore(BucketStore):
                 resp = sess.request(method, url, timeout=timeout, stream=stream, **kw)
             except requests.RequestException as e:
                 if attempt < attempts:
-                    time.sleep(0.05 * 2 ** attempt)
+                    sleep_before_retry(attempt)
                     continue
                 raise StorageIOError(f"{what} failed for {uri}: {type(e).__name__}: {_first_line(e)}",
                                      uri) from None
             if resp.status_code in ok:
                 return resp
-            if resp.status_code in _RETRY_STATUS and attempt < attempts:
+            if (resp.status_code == 408 or is_retryable_status(resp.status_code)) and attempt < attempts:
                 discard_body(resp)
-                time.sleep(0.05 * 2 ** attempt)
+                sleep_before_retry(attempt, throttled=resp.status_code == 429)
                 continue
             raise self._http_error(resp, uri, what)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -241,8 +240,9 @@ class GcsStore(BucketStore):
         try:
             if resp is not None:
                 gen = resp.headers.get("X-Goog-Generation")
-                fetch_ranges(lambda o, m: self._read_range_into(u, o, m, gen), range_plan(offset + body, end, total),
-                             mv, offset, lambda: _read_exact(resp, mv[:body], u.uri))
+                read_with_rest(lambda: _read_exact(resp, mv[:body], u.uri),
+                               lambda o, m: self._read_range_into(u, o, m, gen), mv, offset, offset + body, end,
+                               total)
         finally:
             if v is not None:
                 mv.release()
