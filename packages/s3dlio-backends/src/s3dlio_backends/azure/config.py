@@ -4,7 +4,8 @@ Variables (first match wins for the credential):
 * `AZURE_STORAGE_CONNECTION_STRING`: account, key or SAS, and endpoint in one string.
 * `AZURE_STORAGE_ACCOUNT` + `AZURE_STORAGE_KEY`: shared-key credential (the spec's example).
 * `AZURE_STORAGE_SAS_TOKEN` / `S3DLIO_AZURE_SAS_TOKEN`: a SAS token appended to every request.
-* otherwise `DefaultAzureCredential` when azure-identity is installed, else anonymous (public containers).
+* otherwise `DefaultAzureCredential` when azure-identity is installed and the endpoint is https, else
+  anonymous (public containers, emulators).
 * `AZURE_STORAGE_ENDPOINT` / `AZURE_BLOB_ENDPOINT_URL`: the blob service URL. An endpoint with no path on a
   loopback/IP host (an emulator such as Azurite) gets `/{account}` appended; any other is used as is.
   Default: `https://{account}.blob.core.windows.net`.

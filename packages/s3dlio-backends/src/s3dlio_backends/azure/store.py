@@ -135,7 +135,9 @@ class AzureStore(BucketStore):
 
             install_sas_log_redaction()
             return BlobServiceClient(url, credential=AzureSasCredential(cfg.sas_token), **kw)
-        return BlobServiceClient(url, credential=_default_credential(), **kw)
+        # token credentials need https; an http endpoint (an emulator) without a key or SAS is anonymous
+        cred = _default_credential() if url.startswith("https://") else None
+        return BlobServiceClient(url, credential=cred, **kw)
 
     def _blob_url(self, loc: _Loc) -> str:
         svc = self._service(loc.account)
