@@ -55,7 +55,7 @@ class AzuriteServer(NamedTuple):
                 "AZURE_STORAGE_KEY": AZURITE_KEY}
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -67,7 +67,7 @@ def start_azurite(location: pathlib.Path) -> tuple[subprocess.Popen[bytes], Azur
         raise RuntimeError(f"Azurite is not installed at {_AZURITE}: run `npm ci --prefix tools/servers`")
     if shutil.which("node") is None:
         raise RuntimeError("node is not on PATH; Azurite needs it")
-    port = free_port()
+    port = _free_port()
     proc = subprocess.Popen(
         [str(_AZURITE), "--location", str(location), "--blobHost", "127.0.0.1", "--blobPort", str(port),
          "--skipApiVersionCheck", "--silent", "--disableTelemetry", "--loose"],
