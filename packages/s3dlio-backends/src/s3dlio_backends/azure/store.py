@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,7 @@ from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
 from .._ranged_read import discard_body, read_with_rest, readinto_body
+from .._requests_env import ca_bundle, needs_trust_env
 from .config import AzureConfig, install_sas_log_redaction, redact
 from .writer import AzureBlockWriter, block_upload
 
@@ -324,23 +326,22 @@ class AzureStore(BucketStore):
 
     # ---------------------------------------------------------------- metadata
     def _stat_loc(self, loc: _Loc) -> dict[str, Any]:
+        """One HEAD (Get Blob Properties) through the pipeline; the 16-key stat dict from its headers."""
         if not loc.blob:
             raise InvalidUriError(f"no blob name in {loc.u.uri}", loc.u.uri)
-        bc = self._container(loc).get_blob_client(loc.blob)
-        try:
-            p = bc.get_blob_properties()
-        except Exception as e:
-            raise self._error(e, loc.u.uri, "HEAD") from None
-        cs = p.content_settings
-        tier = p.blob_tier
+        resp = self._run(loc, "HEAD", self._blob_url(loc), {})
+        self._check(resp, loc, "HEAD", (200,))
+        h = resp.headers
+        discard_body(resp)
+        lm = h.get("Last-Modified")
         return make_stat(
-            p.size, rfc3339_s(p.last_modified) if p.last_modified else None, p.etag,
-            content_type=cs.content_type, content_language=cs.content_language,
-            content_encoding=cs.content_encoding, cache_control=cs.cache_control,
-            content_disposition=cs.content_disposition,
-            storage_class=str(tier.value if hasattr(tier, "value") else tier) if tier else None,
-            server_side_encryption="AES256" if p.server_encrypted else None,
-            version_id=p.version_id, metadata=dict(p.metadata or {}))
+            int(h.get("Content-Length", "0")), rfc3339_s(parsedate_to_datetime(lm)) if lm else None, h.get("ETag"),
+            content_type=h.get("Content-Type"), content_language=h.get("Content-Language"),
+            content_encoding=h.get("Content-Encoding"), cache_control=h.get("Cache-Control"),
+            content_disposition=h.get("Content-Disposition"), storage_class=h.get("x-ms-access-tier"),
+            server_side_encryption="AES256" if h.get("x-ms-server-encrypted") == "true" else None,
+            version_id=h.get("x-ms-version-id"),
+            metadata={k[10:]: v for k, v in h.items() if k.lower().startswith("x-ms-meta-")})
 
     def _stat(self, u: ObjectUri) -> dict[str, Any]:
         return self._stat_loc(self._loc(u))
@@ -467,7 +468,7 @@ def _pooled_transport() -> Any:
 
     class PooledTransport(RequestsTransport):
         def _init_session(self, session: Any) -> None:
-            session.trust_env = self._use_env_settings
+            session.trust_env = self._use_env_settings and needs_trust_env()
             adapter = Adapter(max_retries=Retry(total=False, redirect=False,
                                                        raise_on_status=False),
                               pool_connections=4, pool_maxsize=_POOL_SIZE)
@@ -475,7 +476,11 @@ def _pooled_transport() -> Any:
                 session.mount(p, adapter)
 
     s = settings()
-    return PooledTransport(connection_timeout=s.connect_timeout_s, read_timeout=s.operation_timeout_s)
+    kw: dict[str, Any] = {"connection_timeout": s.connect_timeout_s, "read_timeout": s.operation_timeout_s}
+    bundle = ca_bundle()
+    if bundle:
+        kw["connection_verify"] = bundle
+    return PooledTransport(**kw)
 
 
 def _default_credential() -> Any:

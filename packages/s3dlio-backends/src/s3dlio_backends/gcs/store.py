@@ -38,6 +38,7 @@ from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
 from .._ranged_read import discard_body, read_with_rest, readinto_body
+from .._requests_env import ca_bundle, needs_trust_env
 from ..retry import is_retryable_status, sleep_before_retry
 from .config import GcsConfig
 
@@ -113,6 +114,10 @@ class GcsStore(BucketStore):
                 scopes=["https://www.googleapis.com/auth/devstorage.full_control"])
             project = project or adc_project
         sess = AuthorizedSession(creds)
+        sess.trust_env = needs_trust_env()
+        bundle = ca_bundle()
+        if bundle:
+            sess.verify = bundle
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
         sess.mount("https://", adapter)
         sess.mount("http://", adapter)
