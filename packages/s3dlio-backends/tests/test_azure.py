@@ -319,3 +319,32 @@ def test_put_verify_replaces_a_truncated_upload(env, azure_container: str, monke
         assert "size mismatch" not in caplog.text  # recovered without surfacing an error
     finally:
         configure(put_verify=old.put_verify, put_retry_delay_ms=old.put_retry_delay_ms)
+
+
+def test_stat_reports_user_metadata_and_content_settings(env, azurite, azure_container: str) -> None:
+    from azure.storage.blob import ContentSettings
+
+    uri = f"az://{azure_container}/meta.bin"
+    s3dlio.put(uri, b"m" * 10)
+    bc = _blob_client(azurite, azure_container, "meta.bin")
+    bc.set_blob_metadata({"owner": "team-a", "Purpose": "test"})
+    bc.set_http_headers(ContentSettings(content_type="text/plain", cache_control="no-cache",
+                                        content_language="en"))
+    st = s3dlio.stat(uri)
+    assert st["metadata"] == {"owner": "team-a", "Purpose": "test"}
+    assert (st["content_type"], st["cache_control"], st["content_language"]) == ("text/plain", "no-cache", "en")
+    assert st["size"] == 10
+
+
+def test_requests_read_the_environment_only_when_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3dlio_backends._requests_env import ca_bundle, needs_trust_env
+
+    for k in list(os.environ):
+        if k.lower().endswith("_proxy") or k in ("NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", "/nonexistent-home")
+    assert needs_trust_env() is False and ca_bundle() is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert needs_trust_env() is True
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert ca_bundle() == "/etc/ssl/certs/ca-certificates.crt"
