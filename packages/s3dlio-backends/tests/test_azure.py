@@ -348,3 +348,25 @@ def test_requests_read_the_environment_only_when_needed(monkeypatch: pytest.Monk
     assert needs_trust_env() is True
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     assert ca_bundle() == "/etc/ssl/certs/ca-certificates.crt"
+
+
+def test_bodies_read_in_place_keep_the_connection(env, azure_container: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sequential GETs (read with readinto straight into the result) reuse one pooled connection."""
+    import urllib3.connection
+
+    p = f"az://{azure_container}/reuse/"
+    for i in range(3):
+        s3dlio.put(p + f"k{i}", os.urandom(70_000 + i))
+    connects: list[object] = []
+    real = urllib3.connection.connection.create_connection
+
+    def counting(*args: object, **kw: object):
+        connects.append(args[0])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(urllib3.connection.connection, "create_connection", counting)
+    for _ in range(10):
+        for i in range(3):
+            assert len(s3dlio.get(p + f"k{i}")) == 70_000 + i
+    assert len(connects) <= 1, connects

@@ -312,3 +312,24 @@ def test_put_verify_replaces_a_truncated_upload(env, gcs_bucket: str, monkeypatc
         assert "size mismatch" not in caplog.text  # recovered without surfacing an error
     finally:
         configure(put_verify=old.put_verify, put_retry_delay_ms=old.put_retry_delay_ms)
+
+
+def test_bodies_read_in_place_keep_the_connection(env, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sequential GETs (read with readinto straight into the result) reuse one pooled connection."""
+    import urllib3.connection
+
+    p = f"gs://{gcs_bucket}/reuse/"
+    for i in range(3):
+        s3dlio.put(p + f"k{i}", os.urandom(70_000 + i))
+    connects: list[object] = []
+    real = urllib3.connection.connection.create_connection
+
+    def counting(*args: object, **kw: object):
+        connects.append(args[0])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(urllib3.connection.connection, "create_connection", counting)
+    for _ in range(10):
+        for i in range(3):
+            assert len(s3dlio.get(p + f"k{i}")) == 70_000 + i
+    assert len(connects) <= 1, connects
