@@ -112,7 +112,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]
     proc, server = start_azurite(tmp_path_factory.mktemp("azurite"))
     saved = {k: os.environ.get(k) for k in
              (*server.env, "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN",
-              "S3DLIO_AZURE_SAS_TOKEN", "AZURE_BLOB_ENDPOINT_URL")}
+              "S3DLIO_AZURE_SAS_TOKEN", "AZURE_BLOB_ENDPOINT_URL", "S3DLIO_AZURE_CREDENTIAL")}
     for k in saved:
         os.environ.pop(k, None)
     os.environ.update(server.env)

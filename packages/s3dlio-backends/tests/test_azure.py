@@ -33,7 +33,7 @@ MiB = 1 << 20
 def env(azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """Start each test from the spec's variables; the store cache is cleared before and after."""
     for k in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "S3DLIO_AZURE_SAS_TOKEN",
-              "AZURE_BLOB_ENDPOINT_URL"):
+              "AZURE_BLOB_ENDPOINT_URL", "S3DLIO_AZURE_CREDENTIAL"):
         monkeypatch.delenv(k, raising=False)
     for k, v in azurite.env.items():
         monkeypatch.setenv(k, v)
@@ -370,3 +370,27 @@ def test_bodies_read_in_place_keep_the_connection(env, azure_container: str,
         for i in range(3):
             assert len(s3dlio.get(p + f"k{i}")) == 70_000 + i
     assert len(connects) <= 1, connects
+
+
+def test_credential_switch(env, azurite, azure_container: str) -> None:
+    """S3DLIO_AZURE_CREDENTIAL picks the credential the original's way; misconfigurations name the URI."""
+    uri = f"az://{azure_container}/switch.bin"
+    env.setenv("S3DLIO_AZURE_CREDENTIAL", "key")
+    registry.clear_store_cache()
+    s3dlio.put(uri, b"with the key")
+    env.setenv("S3DLIO_AZURE_CREDENTIAL", "none")  # anonymous even though a key is configured
+    registry.clear_store_cache()
+    with pytest.raises(s3dlio.PermissionDeniedError):
+        s3dlio.get(uri)
+    env.setenv("S3DLIO_AZURE_CREDENTIAL", "sas")  # no SAS token configured
+    registry.clear_store_cache()
+    with pytest.raises(s3dlio.PermissionDeniedError, match="no SAS token") as ei:
+        s3dlio.get(uri)
+    assert uri in str(ei.value)
+    env.setenv("S3DLIO_AZURE_CREDENTIAL", "bogus")
+    registry.clear_store_cache()
+    with pytest.raises(s3dlio.InvalidUriError, match="S3DLIO_AZURE_CREDENTIAL"):
+        s3dlio.get(uri)
+    env.setenv("S3DLIO_AZURE_CREDENTIAL", "auto")
+    registry.clear_store_cache()
+    assert bytes(s3dlio.get(uri)) == b"with the key"

@@ -6,6 +6,9 @@ Variables (first match wins for the credential):
 * `AZURE_STORAGE_SAS_TOKEN` / `S3DLIO_AZURE_SAS_TOKEN`: a SAS token appended to every request.
 * otherwise `DefaultAzureCredential` when azure-identity is installed and the endpoint is https, else
   anonymous (public containers, emulators).
+* `S3DLIO_AZURE_CREDENTIAL` (the original's switch) overrides the choice: `auto` (default, the order
+  above), `none` (anonymous), `sas` (the SAS token, which must be set), `key` (the account key), or with
+  azure-identity installed `cli`, `managed-identity`, `workload-identity`, `client-secret`.
 * `AZURE_STORAGE_ENDPOINT` / `AZURE_BLOB_ENDPOINT_URL`: the blob service URL. An endpoint with no path on a
   loopback/IP host (an emulator such as Azurite) gets `/{account}` appended; any other is used as is.
   Default: `https://{account}.blob.core.windows.net`.
@@ -92,6 +95,7 @@ class AzureConfig:
     account_key: str | None = field(default=None, repr=False)
     sas_token: str | None = field(default=None, repr=False)
     connection_string: str | None = field(default=None, repr=False)
+    credential_mode: str = "auto"  # S3DLIO_AZURE_CREDENTIAL
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> AzureConfig:
@@ -114,8 +118,9 @@ class AzureConfig:
                 endpoint = f"{proto}://{account}.blob.{suffix}"
         if sas:
             sas = sas.lstrip("?")
+        mode = (e.get("S3DLIO_AZURE_CREDENTIAL") or "auto").strip().lower()
         return cls(account=account, endpoint=endpoint.rstrip("/") if endpoint else None, account_key=key,
-                   sas_token=sas, connection_string=cs)
+                   sas_token=sas, connection_string=cs, credential_mode=mode)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from s3dlio_core.bucket_store import BucketCapabilities, BucketStore
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import (
+    BackendNotInstalledError,
     InvalidUriError,
     LengthMismatchError,
     ObjectNotFoundError,
@@ -106,7 +107,7 @@ class AzureStore(BucketStore):
             account, container = self.config.account or "", u.bucket
         return _Loc(account, container, u.key, u)
 
-    def _service(self, account: str) -> Any:
+    def _service(self, account: str, uri: str | None = None) -> Any:
         if self._pid != os.getpid():  # forked child: never share the parent's connections
             with self._lock:
                 if self._pid != os.getpid():
@@ -117,7 +118,10 @@ class AzureStore(BucketStore):
             with self._lock:
                 svc = self._services.get(account)
                 if svc is None:
-                    svc = self._make_service(account)
+                    try:
+                        svc = self._make_service(account)
+                    except S3dlioError as e:  # name the URI that needed the account
+                        raise type(e)(f"{e} (for {uri or account})", uri) from None
                     self._services[account] = svc
         return svc
 
@@ -127,33 +131,47 @@ class AzureStore(BucketStore):
         cfg = self.config
         url = cfg.account_url(account)
         kw: dict[str, Any] = {"transport": _pooled_transport(), "max_single_put_size": 64 * MiB}
-        same = account == cfg.account
-        if same and cfg.account_key:
-            from azure.core.credentials import AzureNamedKeyCredential
+        return BlobServiceClient(url, credential=self._credential(account, url), **kw)
 
-            return BlobServiceClient(url, credential=AzureNamedKeyCredential(account, cfg.account_key), **kw)
-        if cfg.sas_token:
-            from azure.core.credentials import AzureSasCredential
+    def _credential(self, account: str, url: str) -> Any:
+        """The credential for `account` (see config.py: S3DLIO_AZURE_CREDENTIAL and the `auto` order)."""
+        from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 
+        cfg = self.config
+        mode = cfg.credential_mode
+        has_key = bool(cfg.account_key) and account == cfg.account
+        if mode in ("key", "shared-key") or (mode == "auto" and has_key):
+            if not has_key:
+                raise PermissionDeniedError(
+                    f"S3DLIO_AZURE_CREDENTIAL={mode} but no account key for account {account!r} "
+                    "(set AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY, or a connection string)")
+            return AzureNamedKeyCredential(account, cfg.account_key)  # type: ignore[arg-type]
+        if mode == "sas" or (mode == "auto" and cfg.sas_token):
+            if not cfg.sas_token:
+                raise PermissionDeniedError("S3DLIO_AZURE_CREDENTIAL=sas but no SAS token "
+                                            "(set AZURE_STORAGE_SAS_TOKEN or S3DLIO_AZURE_SAS_TOKEN)")
             install_sas_log_redaction()
-            return BlobServiceClient(url, credential=AzureSasCredential(cfg.sas_token), **kw)
-        # token credentials need https; an http endpoint (an emulator) without a key or SAS is anonymous
-        cred = _default_credential() if url.startswith("https://") else None
-        return BlobServiceClient(url, credential=cred, **kw)
+            return AzureSasCredential(cfg.sas_token)
+        if mode == "none":
+            return None
+        if mode == "auto":
+            # token credentials need https; an http endpoint (an emulator) without a key or SAS is anonymous
+            return _default_credential() if url.startswith("https://") else None
+        return _identity_credential(mode)
 
     def _blob_url(self, loc: _Loc) -> str:
-        svc = self._service(loc.account)
+        svc = self._service(loc.account, loc.u.uri)
         return f"{svc.scheme}://{svc.primary_hostname}/{loc.container}/{quote(loc.blob, safe='~/')}"
 
     def _container(self, loc: _Loc) -> Any:
-        return self._service(loc.account).get_container_client(loc.container)
+        return self._service(loc.account, loc.u.uri).get_container_client(loc.container)
 
     def _run(self, loc: _Loc, method: str, url: str, headers: dict[str, str], *, data: Any = None,
              stream: bool = False) -> Any:
         """Send one request through the account's pipeline; returns the requests.Response."""
         from azure.core.pipeline.transport import HttpRequest
 
-        svc = self._service(loc.account)
+        svc = self._service(loc.account, loc.u.uri)
         headers["x-ms-version"] = svc.api_version
         req = HttpRequest(method, url, headers=headers)
         if data is not None:
@@ -444,7 +462,7 @@ class AzureStore(BucketStore):
                 raise InvalidUriError(f"list_containers needs az://ACCOUNT (configured account: "
                                       f"{self.config.account}), got {u.uri}", u.uri)
             account = self.config.account or ""
-        svc = self._service(account)
+        svc = self._service(account, u.uri)
         try:
             return [{"name": c.name, "uri": f"{u.written_scheme}://{account}/{c.name}",
                      "creation_date": rfc3339_s(c.last_modified) if c.last_modified else None}
@@ -481,6 +499,25 @@ def _pooled_transport() -> Any:
     if bundle:
         kw["connection_verify"] = bundle
     return PooledTransport(**kw)
+
+
+_IDENTITY_CLASSES = {"cli": "AzureCliCredential", "managed-identity": "ManagedIdentityCredential",
+                     "workload-identity": "WorkloadIdentityCredential", "client-secret": "EnvironmentCredential",
+                     "default": "DefaultAzureCredential"}
+
+
+def _identity_credential(mode: str) -> Any:
+    """An azure-identity credential named by S3DLIO_AZURE_CREDENTIAL."""
+    name = _IDENTITY_CLASSES.get(mode)
+    if name is None:
+        raise InvalidUriError(f"S3DLIO_AZURE_CREDENTIAL={mode!r} is not one of: auto, none, sas, key, "
+                              f"{', '.join(_IDENTITY_CLASSES)}")
+    try:
+        import azure.identity as identity
+    except ImportError:
+        raise BackendNotInstalledError(f"S3DLIO_AZURE_CREDENTIAL={mode} needs azure-identity "
+                                       "(pip install 's3dlio-backends[azure-identity]')") from None
+    return getattr(identity, name)()
 
 
 def _default_credential() -> Any:
