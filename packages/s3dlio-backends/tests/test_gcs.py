@@ -333,3 +333,13 @@ def test_bodies_read_in_place_keep_the_connection(env, gcs_bucket: str, monkeypa
         for i in range(3):
             assert len(s3dlio.get(p + f"k{i}")) == 70_000 + i
     assert len(connects) <= 1, connects
+
+
+def test_missing_google_credentials_is_a_typed_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for k in ("STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-such-key.json"))
+    store = GcsStore(GcsConfig.from_env())
+    with pytest.raises(s3dlio.PermissionDeniedError) as ei:
+        store.stat("gs://some-bucket/x.bin")
+    assert "gs://some-bucket/x.bin" in str(ei.value) and "GOOGLE_APPLICATION_CREDENTIALS" in str(ei.value)

@@ -83,19 +83,19 @@ class GcsStore(BucketStore):
         return f"GcsStore(endpoint={self.config.endpoint!r}, project={self.config.project!r})"
 
     # ---------------------------------------------------------------- clients (lazy, per process)
-    def _session(self) -> Any:
+    def _session(self, uri: str | None = None) -> Any:
         if self._pid != os.getpid() or self._sess is None:
             with self._lock:
                 if self._pid != os.getpid() or self._sess is None:
-                    self._sess, self._client = self._make_clients()
+                    self._sess, self._client = self._make_clients(uri)
                     self._pid = os.getpid()
         return self._sess
 
-    def _storage_client(self) -> Any:
-        self._session()
+    def _storage_client(self, uri: str | None = None) -> Any:
+        self._session(uri)
         return self._client
 
-    def _make_clients(self) -> tuple[Any, Any]:
+    def _make_clients(self, uri: str | None = None) -> tuple[Any, Any]:
         import requests.adapters
         from google.auth.transport.requests import AuthorizedSession
         from google.cloud import storage
@@ -109,9 +109,15 @@ class GcsStore(BucketStore):
             project = project or "test"
         else:
             import google.auth
+            import google.auth.exceptions
 
-            creds, adc_project = google.auth.default(
-                scopes=["https://www.googleapis.com/auth/devstorage.full_control"])
+            try:
+                creds, adc_project = google.auth.default(
+                    scopes=["https://www.googleapis.com/auth/devstorage.full_control"])
+            except google.auth.exceptions.DefaultCredentialsError as e:
+                raise PermissionDeniedError(
+                    f"no Google credentials for {uri or 'gs://'}: {_first_line(e)} (set "
+                    "GOOGLE_APPLICATION_CREDENTIALS, or STORAGE_EMULATOR_HOST for an emulator)", uri) from None
             project = project or adc_project
         sess = AuthorizedSession(creds)
         sess.trust_env = needs_trust_env()
@@ -135,7 +141,7 @@ class GcsStore(BucketStore):
         s = settings()
         attempts = max(1, s.max_retry_attempts)
         timeout = (s.connect_timeout_s, s.operation_timeout_s)
-        sess = self._session()
+        sess = self._session(uri)
         for attempt in range(1, attempts + 1):
             try:
                 resp = sess.request(method, url, timeout=timeout, stream=stream, **kw)
@@ -421,7 +427,7 @@ class GcsStore(BucketStore):
 
         name = self._bucket_name(u)
         try:
-            self._storage_client().create_bucket(name)
+            self._storage_client(u.uri).create_bucket(name)
         except gexc.Conflict:
             return
         except Exception as e:
@@ -432,7 +438,7 @@ class GcsStore(BucketStore):
 
         name = self._bucket_name(u)
         try:
-            self._storage_client().bucket(name).delete()
+            self._storage_client(u.uri).bucket(name).delete()
         except (gexc.Conflict, gexc.PreconditionFailed):  # GCS: 409; fake-gcs-server: 412
             raise StorageIOError(f"delete_bucket failed for {u.uri}: the bucket is not empty", u.uri) from None
         except Exception as e:
@@ -443,7 +449,7 @@ class GcsStore(BucketStore):
         try:
             return [{"name": b.name, "uri": f"{scheme}://{b.name}",
                      "creation_date": rfc3339_s(b.time_created) if b.time_created else None}
-                    for b in self._storage_client().list_buckets()]
+                    for b in self._storage_client(u.uri).list_buckets()]
         except Exception as e:
             raise _sdk_error(e, u.uri, "list_containers") from None
 
@@ -463,6 +469,8 @@ def _read_exact(resp: Any, mv: memoryview, uri: str) -> None:
 
 
 def _sdk_error(e: BaseException, uri: str, what: str) -> S3dlioError:
+    if isinstance(e, S3dlioError):  # already typed (e.g. no credentials)
+        return e
     code = getattr(e, "code", None)
     msg = f"{what} failed for {uri}: {_first_line(e)}"
     if code == 404:
