@@ -185,6 +185,8 @@ class AzureStore(BucketStore):
     # ---------------------------------------------------------------- errors
     def _error(self, e: BaseException, uri: str, what: str, status: int | None = None,
                code: str | None = None) -> S3dlioError:
+        if isinstance(e, S3dlioError):  # already typed (e.g. a credential misconfiguration)
+            return e
         if status is None:
             status = getattr(e, "status_code", None)
             code = getattr(e, "error_code", None)
