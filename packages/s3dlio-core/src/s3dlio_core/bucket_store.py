@@ -97,7 +97,7 @@ class BucketStore(ObjectStore):
         it = self._selected_keys(u)
         while True:
             try:
-                keys = _ins.traced("LIST", u.uri, next, it, size_of=None, nbytes=0)
+                keys = _ins.traced("LIST", u.uri, next, it, size_of=None, nbytes=0, count_of=len)
             except StopIteration:
                 return
             yield keys

@@ -65,7 +65,7 @@ def _read_full(fd: int, mv: memoryview, offset: int | None) -> int:
         n = os.readv(fd, [chunk]) if offset is None else os.preadv(fd, [chunk], offset + got)
         if first:
             first = False
-            if _ins.ACTIVE:
+            if n < total and _ins.ACTIVE:  # one read: first byte ~ end, which is the op-log's default
                 _ins.mark_first_byte()
         if n == 0:
             break
@@ -381,7 +381,8 @@ class FileStore(ObjectStore):
         root = path if path.endswith("/") else path + "/"
         scheme = f"{u.written_scheme}://"
         if _ins.ACTIVE:
-            files = _ins.traced("LIST", u.uri, lambda: list(self._walk_files(root, u.uri)), size_of=None)
+            files = _ins.traced("LIST", u.uri, lambda: list(self._walk_files(root, u.uri)), size_of=None,
+                                nbytes=0, count_of=len)
         else:
             files = list(self._walk_files(root, u.uri))
         for f in files:
