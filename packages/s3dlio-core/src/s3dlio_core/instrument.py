@@ -130,6 +130,8 @@ def traced(op: str, uri: str, fn: Callable[..., Any], *args: Any,
     start = _time_ns()
     try:
         result = fn(*args, **kwargs)
+    except StopIteration:  # a traced `next(pages)` at the end of a listing is no operation
+        raise
     except BaseException as e:
         end = _time_ns()
         sent = (nbytes or 0) if op == "PUT" else 0
