@@ -33,7 +33,8 @@ from s3dlio_core.settings import settings
 __all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats"]
 
 log = logging.getLogger("s3dlio.oplog")
-_DRAIN_IDLE_S = 0.001  # drain thread poll when the queue was empty
+_DRAIN_IDLE_S = 0.005  # drain thread poll period while the queue is short
+_DEFAULT_QUEUE = 8192  # entries, the documented default of the original (its source says 256)
 _WRITER_WAIT_S = 30.0
 _marshal_dumps = marshal.dumps
 
@@ -59,6 +60,7 @@ class _Session:
         self.thread: threading.Thread | None = None
         self.warned = False
         self.pid = os.getpid()
+        self.observer = self.observe  # one bound method: remove_observer matches by identity
 
     # ---- the caller's side: kept to a few bytecodes ----
     def observe(self, rec: tuple) -> None:
@@ -106,7 +108,7 @@ class _Session:
     def drain_loop(self) -> None:
         try:
             while not self.stop.is_set():
-                if not self._drain_once():
+                if self._drain_once() < self.cap // 4:
                     time.sleep(_DRAIN_IDLE_S)
             self._drain_once()
         except Exception as e:  # the writer died (EPIPE) or the pipe broke
@@ -158,7 +160,8 @@ def init_op_log(path: str) -> None:
             out_fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as e:
             raise S3dlioError(f"cannot open op-log {path!r}: {e.strerror or e}", path) from None
-        s = _Session(local, max(1, cfg.oplog_buf), cfg.oplog_lossless)
+        cap = cfg.oplog_buf if "S3DLIO_OPLOG_BUF" in cfg.extra else max(cfg.oplog_buf, _DEFAULT_QUEUE)
+        s = _Session(local, max(1, cap), cfg.oplog_lossless)
         try:
             s.proc = subprocess.Popen(
                 [sys.executable, "-m", "s3dlio_oplog.writer_process", str(out_fd), str(cfg.oplog_level),
@@ -178,7 +181,7 @@ def init_op_log(path: str) -> None:
             os.register_at_fork(after_in_child=_detach_in_child)
             _fork_hook_registered = True
         atexit.register(finalize_op_log)
-        _ins.add_observer(s.observe)
+        _ins.add_observer(s.observer)
     log.debug("op-log started: %s", local)
 
 
@@ -195,7 +198,7 @@ def finalize_op_log() -> None:
         s = _session
         if s is None or s.closed or s.pid != os.getpid():
             return
-        _ins.remove_observer(s.observe)
+        _ins.remove_observer(s.observer)
         s.stop.set()
         if s.thread is not None:
             s.thread.join()
@@ -255,7 +258,7 @@ def _detach_in_child() -> None:
     if s is None or s.closed:
         return
     try:
-        _ins.remove_observer(s.observe)
+        _ins.remove_observer(s.observer)
     except Exception:
         pass
     if s.pipe_fd >= 0:

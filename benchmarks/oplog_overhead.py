@@ -1,0 +1,135 @@
+"""What an active op-log costs: 4 KiB GET throughput with the op-log on vs off, measured in one run.
+
+Each measurement is a fresh worker process (one op-log session per process), alternating off/on so drift
+and noise hit both sides alike; the ratio of the medians is printed, e.g.
+`4KiB GET file:// oplog on/off: 0.97x`. With `--s3` (or S3_BENCH=1) it also runs against a local
+SeaweedFS/moto S3 server when the S3 store and its test helpers are available.
+
+    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SIZE = 4096
+
+
+def worker(prefix: str, n: int, passes: int, mode: str, logdir: str) -> dict:
+    """One measurement: `passes` sequential GETs of the `n` objects; returns ops/s and op-log counters."""
+    import s3dlio
+
+    uris = [f"{prefix}o{i:06d}.bin" for i in range(n)]
+    for u in uris[:200]:  # warm the store, caches and code paths
+        s3dlio.get(u)
+    if mode == "on":
+        s3dlio.init_op_log(os.path.join(logdir, f"bench-{os.getpid()}.tsv.zst"))
+    get = s3dlio.get
+    t0 = time.perf_counter()
+    for _ in range(passes):
+        for u in uris:
+            get(u)
+    dt = time.perf_counter() - t0
+    out: dict = {"ops_s": n * passes / dt}
+    if mode == "on":
+        t1 = time.perf_counter()
+        s3dlio.finalize_op_log()
+        out["finalize_s"] = time.perf_counter() - t1
+        out["stats"] = s3dlio.op_log_stats()
+    return out
+
+
+def _run_worker(prefix: str, args: argparse.Namespace, mode: str, logdir: str, env: dict | None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", mode, "--prefix", prefix, "--objects", str(args.objects),
+           "--passes", str(args.passes), "--logdir", logdir]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if p.returncode:
+        raise RuntimeError(f"worker failed ({mode}): {p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def compare(label: str, prefix: str, args: argparse.Namespace, env: dict | None = None) -> float:
+    """Alternate off/on workers `args.rounds` times; print and return the on/off ratio of medians."""
+    off: list[float] = []
+    on: list[float] = []
+    lost = 0
+    with tempfile.TemporaryDirectory(prefix="oplog-bench-") as logdir:
+        for _ in range(args.rounds):
+            off.append(_run_worker(prefix, args, "off", logdir, env)["ops_s"])
+            r = _run_worker(prefix, args, "on", logdir, env)
+            on.append(r["ops_s"])
+            st = r["stats"]
+            lost += st["accepted"] - st["written"] + st["dropped_full"]
+    ratio = statistics.median(on) / statistics.median(off)
+    print(f"  off: median {statistics.median(off):,.0f} ops/s  on: median {statistics.median(on):,.0f} ops/s"
+          f"  (rows lost: {lost})")
+    print(f"4KiB GET {label} oplog on/off: {ratio:.2f}x")
+    return ratio
+
+
+def _file_prefix(root: str, n: int) -> str:
+    import s3dlio
+
+    prefix = pathlib.Path(root).as_uri() + "/"
+    data = os.urandom(SIZE)
+    s3dlio.put_many([(f"{prefix}o{i:06d}.bin", data) for i in range(n)])
+    return prefix
+
+
+def _s3(args: argparse.Namespace) -> None:
+    """The same comparison on a local S3 server (needs the S3 store and tests/servers/s3.py helpers)."""
+    try:
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+        from tests.servers import s3 as s3servers  # type: ignore[import-not-found]
+    except Exception as e:  # the S3 store is not in this checkout yet
+        print(f"4KiB GET s3:// oplog on/off: skipped (no S3 server helper: {e})")
+        return
+    start = getattr(s3servers, "start_server", None) or getattr(s3servers, "start_seaweedfs", None)
+    if start is None:
+        print("4KiB GET s3:// oplog on/off: skipped (tests/servers/s3.py has no start_server helper)")
+        return
+    srv = start()
+    try:
+        env = {**os.environ, **getattr(srv, "env", {})}
+        import s3dlio
+
+        os.environ.update(getattr(srv, "env", {}))
+        bucket = f"oplog-bench-{os.getpid()}"
+        s3dlio.create_bucket(bucket)
+        prefix = f"s3://{bucket}/"
+        data = os.urandom(SIZE)
+        s3dlio.put_many([(f"{prefix}o{i:06d}.bin", data) for i in range(args.objects)])
+        compare("s3://", prefix, args, env)
+    finally:
+        getattr(srv, "stop", lambda: None)()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--objects", type=int, default=2000)
+    ap.add_argument("--passes", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--s3", action="store_true", default=os.environ.get("S3_BENCH") == "1")
+    ap.add_argument("--worker", choices=["on", "off"])
+    ap.add_argument("--prefix")
+    ap.add_argument("--logdir")
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.prefix, args.objects, args.passes, args.worker, args.logdir)))
+        return
+    with tempfile.TemporaryDirectory(prefix="oplog-bench-data-") as root:
+        compare("file://", _file_prefix(root, args.objects), args)
+    if args.s3:
+        _s3(args)
+
+
+if __name__ == "__main__":
+    main()
