@@ -15,20 +15,21 @@ detaches from its parent's session and logs nothing, so it can never corrupt the
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import marshal
 import os
-import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3dlio_core import instrument as _ins
 from s3dlio_core.errors import InvalidUriError, S3dlioError
 from s3dlio_core.settings import settings
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats"]
 
@@ -156,6 +157,8 @@ def init_op_log(path: str) -> None:
         if not os.path.isdir(parent):
             raise S3dlioError(f"cannot open op-log {path!r}: directory {parent!r} does not exist", path)
         cfg = settings()
+        import subprocess
+
         try:
             out_fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as e:
@@ -205,6 +208,9 @@ def finalize_op_log() -> None:
         s.closed = True
         proc = s.proc
         if proc is not None:
+            import json
+            import subprocess
+
             try:
                 out, _ = proc.communicate(timeout=_WRITER_WAIT_S)
                 line = out.decode("utf-8", "replace").strip().splitlines()
