@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "traced",
     "mark_first_byte",
     "record",
+    "traced_pages",
 ]
 
 
@@ -82,7 +83,7 @@ def remove_observer(fn: Observer) -> None:
     """Detach `fn` (no error if it was not attached)."""
     global _observers
     with _lock:
-        _observers = tuple(o for o in _observers if o is not fn)
+        _observers = tuple(o for o in _observers if o != fn)
         ACTIVE.on = bool(_observers)
 
 
@@ -130,8 +131,6 @@ def traced(op: str, uri: str, fn: Callable[..., Any], *args: Any,
     start = _time_ns()
     try:
         result = fn(*args, **kwargs)
-    except StopIteration:  # a traced `next(pages)` at the end of a listing is no operation
-        raise
     except BaseException as e:
         end = _time_ns()
         sent = (nbytes or 0) if op == "PUT" else 0
@@ -150,3 +149,26 @@ def traced(op: str, uri: str, fn: Callable[..., Any], *args: Any,
         except Exception:
             pass
     return result
+
+
+def traced_pages(op: str, uri: str, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Yield each page of `pages`, recording one `op` row per page (n_objects = its length); an empty
+    listing still records one row, an error records one row with the error."""
+    first = True
+    ident = _get_ident()
+    while True:
+        _tls.fb = 0
+        start = _time_ns()
+        try:
+            page = next(pages)
+        except StopIteration:
+            if first:
+                record(_new(OpRecord, (op, uri, 0, start, _tls.fb, _time_ns(), None, 0, ident)))
+            return
+        except BaseException as e:
+            record(_new(OpRecord, (op, uri, 0, start, _tls.fb, _time_ns(), f"{type(e).__name__}: {e}", 0,
+                                   ident)))
+            raise
+        first = False
+        record(_new(OpRecord, (op, uri, 0, start, _tls.fb, _time_ns(), None, len(page), ident)))
+        yield page

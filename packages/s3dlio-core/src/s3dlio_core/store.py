@@ -290,16 +290,8 @@ class ObjectStore(ABC):
             yield from filter_pattern(page, uri, rx)
 
     def _list_pages_traced(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
-        if not _ACTIVE:
-            yield from self._list_pages(u, recursive)
-            return
-        it = self._list_pages(u, recursive)
-        while True:
-            try:
-                page = _traced("LIST", u.uri, next, it, size_of=None, nbytes=0, count_of=len)
-            except StopIteration:
-                return
-            yield page
+        pages = self._list_pages(u, recursive)
+        return _ins.traced_pages("LIST", u.uri, pages) if _ACTIVE else pages
 
     def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> list[str]:
         """Full URIs selected by `uri`; directory entries end in '/' in non-recursive listings."""
