@@ -30,6 +30,7 @@ COPY_CHUNK = 8 << 20  # bytes per read when a stream is copied into a store
 DOWNLOAD_CHUNK = 16 << 20  # bytes per ranged read when an object is copied to a local file
 _ACTIVE = _ins.ACTIVE
 _traced = _ins.traced
+_traced_read = _ins.traced_read
 
 
 class Capabilities:
@@ -232,7 +233,7 @@ class ObjectStore(ABC):
         """The whole object."""
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("GET", uri, self._get, u, size_of=len)
+            return _traced_read("GET", uri, self._get, u)
         return self._get(u)
 
     def get_range(self, uri: str, offset: int = 0, length: int | None = None) -> BytesView:
@@ -240,7 +241,7 @@ class ObjectStore(ABC):
         offset, length = _check_range(uri, offset, length)
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("GET_RANGE", uri, self._get_range, u, offset, length, size_of=len)
+            return _traced_read("GET_RANGE", uri, self._get_range, u, offset, length)
         return self._get_range(u, offset, length)
 
     def get_into(self, uri: str, dst: Any, *, expected_len: int | None = None) -> int:
