@@ -3,7 +3,7 @@
 Each measurement is a fresh worker process (one op-log session per process), alternating off/on so drift
 and noise hit both sides alike; the ratio of the medians is printed, e.g.
 `4KiB GET file:// oplog on/off: 0.97x`. With `--s3` (or S3_BENCH=1) it also runs against a local
-SeaweedFS/moto S3 server when the S3 store and its test helpers are available.
+SeaweedFS S3 server (started and stopped here) when the S3 store and its test helpers are in the checkout.
 
     uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 7]
 """
@@ -85,31 +85,29 @@ def _file_prefix(root: str, n: int) -> str:
 
 
 def _s3(args: argparse.Namespace) -> None:
-    """The same comparison on a local S3 server (needs the S3 store and tests/servers/s3.py helpers)."""
-    try:
-        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-        from tests.servers import s3 as s3servers  # type: ignore[import-not-found]
-    except Exception as e:  # the S3 store is not in this checkout yet
-        print(f"4KiB GET s3:// oplog on/off: skipped (no S3 server helper: {e})")
+    """The same comparison on a local SeaweedFS S3 server (tests/servers/_s3_procs.py starts it)."""
+    import importlib.util
+
+    helper = pathlib.Path(__file__).resolve().parent.parent / "tests" / "servers" / "_s3_procs.py"
+    if not helper.exists():
+        print("4KiB GET s3:// oplog on/off: not measured (tests/servers/_s3_procs.py is not in this checkout)")
         return
-    start = getattr(s3servers, "start_server", None) or getattr(s3servers, "start_seaweedfs", None)
-    if start is None:
-        print("4KiB GET s3:// oplog on/off: skipped (tests/servers/s3.py has no start_server helper)")
-        return
-    srv = start()
-    try:
-        env = {**os.environ, **getattr(srv, "env", {})}
+    spec = importlib.util.spec_from_file_location("s3dlio_bench_s3_procs", helper)
+    assert spec is not None and spec.loader is not None
+    procs = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = procs  # dataclasses need the module registered
+    spec.loader.exec_module(procs)
+    with procs.running_seaweedfs() as srv:
+        env = {**os.environ, **procs.s3_env(srv.endpoint)}
+        os.environ.update(procs.s3_env(srv.endpoint))
         import s3dlio
 
-        os.environ.update(getattr(srv, "env", {}))
         bucket = f"oplog-bench-{os.getpid()}"
         s3dlio.create_bucket(bucket)
         prefix = f"s3://{bucket}/"
         data = os.urandom(SIZE)
         s3dlio.put_many([(f"{prefix}o{i:06d}.bin", data) for i in range(args.objects)])
-        compare("s3://", prefix, args, env)
-    finally:
-        getattr(srv, "stop", lambda: None)()
+        compare("s3:// (SeaweedFS)", prefix, args, env)
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ COLUMNS = ("idx", "thread", "op", "client_id", "n_objects", "bytes", "endpoint",
            "first_byte", "end", "duration_ns")
 HEADER = "\t".join(COLUMNS) + "\n"
 _LOCAL = frozenset({"file", "direct"})
-_UNSAFE = ("\t", "\n", "\r")
 # ops whose first byte, when the store did not report one, is the start (writes) or the end (reads)
 _FB_START = frozenset({"PUT"})
 _FB_END = frozenset({"GET", "GET_RANGE"})
@@ -100,30 +99,44 @@ class RowFormatter:
         try:
             op, uri, nbytes, start, fb, end, error, n_objects, thread = rec[:9]
             client_id = rec[9] if len(rec) > 9 else ""
-            if any(c in uri for c in _UNSAFE) or any(c in op for c in _UNSAFE) or any(
-                    c in client_id for c in _UNSAFE):
-                self.rejected_unsafe_field += 1
-                return None
-            endpoint, path = split_endpoint(uri)
+            i = uri.find("://")
+            if i < 0:
+                endpoint, path = "", uri
+            else:
+                path = uri[i + 3:]
+                scheme = uri[:i]
+                if scheme in _LOCAL:
+                    endpoint = scheme + "://"
+                else:
+                    j = path.find("/")
+                    endpoint = scheme + "://" + (path if j < 0 else path[:j])
             if error:
-                clean = error.replace("\t", " ").replace("\n", " ").replace("\r", " ")
-                if clean != error:
+                if "\t" in error or "\n" in error or "\r" in error:
+                    error = error.replace("\t", " ").replace("\n", " ").replace("\r", " ")
                     self.normalized_error_text += 1
-                error = clean
             else:
                 error = ""
+            sec, frac = divmod(start, _NS)
+            if sec != self._sec:
+                self._sec = sec
+                self._prefix = _second_prefix(sec)
+            t_start = f"{self._prefix}{frac:09d}Z"
+            t_end = self._ts(end)
             if fb:
                 first = self._ts(fb)
             elif op in _FB_END:
-                first = self._ts(end)
+                first = t_end
             elif op in _FB_START:
-                first = self._ts(start)
+                first = t_start
             else:
                 first = ""
-            line = (f"{idx}\t{thread}\t{op}\t{client_id}\t{int(n_objects)}\t{int(nbytes)}\t{endpoint}\t{path}\t"
-                    f"{error}\t{self._ts(start)}\t{first}\t{self._ts(end)}\t{end - start}\n")
+            line = (f"{idx}\t{thread}\t{op}\t{client_id}\t{n_objects:d}\t{nbytes:d}\t{endpoint}\t{path}\t"
+                    f"{error}\t{t_start}\t{first}\t{t_end}\t{end - start:d}\n")
         except Exception:
             self.rejected_unformattable += 1
+            return None
+        if line.count("\t") != 12 or line.count("\n") != 1 or "\r" in line:
+            self.rejected_unsafe_field += 1  # a TAB/LF/CR inside the URI, op or client id
             return None
         self.written += 1
         return line

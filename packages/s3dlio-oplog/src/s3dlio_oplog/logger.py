@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections import deque
+from array import array as _array
 from typing import TYPE_CHECKING, Any
 
 from s3dlio_core import instrument as _ins
@@ -34,21 +34,26 @@ if TYPE_CHECKING:
 __all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats"]
 
 log = logging.getLogger("s3dlio.oplog")
-_DRAIN_IDLE_S = 0.005  # drain thread poll period while the queue is short
+_DRAIN_IDLE_S = 0.01  # drain thread poll period while the buffer is short
 _DEFAULT_QUEUE = 8192  # entries, the documented default of the original (its source says 256)
 _WRITER_WAIT_S = 30.0
 _marshal_dumps = marshal.dumps
 
 
 class _Session:
-    """One op-log session: the queue, counters, drain thread and writer process."""
+    """One op-log session: the buffer, counters, drain thread and writer process.
+
+    Lossy (default): the observer is the buffer's own C-level `list.append`; the drain thread takes up to
+    `cap` rows every few ms and drops (and counts) the rest, and drops whole batches while the writer is
+    behind, so memory stays bounded. Lossless: a small Python observer makes callers wait while the buffer
+    holds `cap` rows, and the drain thread waits for the writer.
+    """
 
     def __init__(self, path: str, cap: int, lossless: bool) -> None:
         self.path = path
         self.cap = cap
         self.lossless = lossless
-        self.q: deque[tuple] = deque()
-        self.accepted = 0
+        self.buf: list[tuple] = []
         self.dropped_full = 0
         self.rejected_closed = 0
         self.sent = 0
@@ -58,68 +63,134 @@ class _Session:
         self.stop = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.pipe_fd = -1
+        self.pending = b""  # bytes of a batch the pipe did not take yet (lossy mode)
+        self.pending_rows = 0
         self.thread: threading.Thread | None = None
         self.warned = False
         self.pid = os.getpid()
-        self.observer = self.observe  # one bound method: remove_observer matches by identity
+        # one callable object: remove_observer matches it
+        self.observer = self.observe_lossless if lossless else self.buf.append
 
-    # ---- the caller's side: kept to a few bytecodes ----
-    def observe(self, rec: tuple) -> None:
-        q = self.q
-        if len(q) < self.cap:
-            q.append(rec)
-            return
-        self._full(rec)
-
-    def _full(self, rec: tuple) -> None:
-        if self.closed or self.writer_failed:
-            self.rejected_closed += 1
-            return
-        if self.lossless:
-            while len(self.q) >= self.cap and not (self.closed or self.writer_failed):
-                time.sleep(0.0002)
+    # ---- the caller's side ----
+    def observe_lossless(self, rec: tuple) -> None:
+        buf = self.buf
+        while len(buf) >= self.cap:
             if self.closed or self.writer_failed:
                 self.rejected_closed += 1
                 return
-            self.q.append(rec)
-            return
-        self.dropped_full += 1
+            time.sleep(0.0002)
+        buf.append(rec)
+
+    def _note_drop(self, n: int) -> None:
+        self.dropped_full += n
         if not self.warned:
             self.warned = True
-            print(f"s3dlio op-log: queue full ({self.cap} entries, S3DLIO_OPLOG_BUF); dropping rows "
-                  "(set S3DLIO_OPLOG_LOSSLESS=1 to wait instead)", file=sys.stderr)
+            print(f"s3dlio op-log: queue full ({self.cap} entries, S3DLIO_OPLOG_BUF) or writer behind; dropping "
+                  "rows (set S3DLIO_OPLOG_LOSSLESS=1 to wait instead)", file=sys.stderr)
 
     # ---- the drain thread ----
-    def _drain_once(self) -> int:
-        q = self.q
-        n = len(q)
+    def _take(self) -> list[tuple]:
+        buf = self.buf
+        n = len(buf)
         if not n:
+            return []
+        batch = buf[:n]
+        del buf[:n]  # appends that raced in after len() stay for the next round
+        if n > self.cap and not self.lossless:
+            self._note_drop(n - self.cap)
+            batch = batch[:self.cap]
+        return batch
+
+    def _drain_once(self, final: bool = False) -> int:
+        # lossless and final pushes block, so only a lossy round can find the writer still behind:
+        # then this round's rows are dropped
+        if self.pending and not self._push(final or self.lossless):
+            batch = self._take()
+            if batch:
+                self._note_drop(len(batch))
             return 0
-        popleft = q.popleft
-        batch = [tuple(popleft()) for _ in range(n)]
-        payload = _marshal_dumps(batch)
-        data = len(payload).to_bytes(4, "little") + payload
-        mv = memoryview(data)
+        batch = self._take()
+        if not batch:
+            return 0
+        self.pending = _encode(batch)
+        self.pending_rows = len(batch)
+        self._push(final or self.lossless)
+        return len(batch)
+
+    def _push(self, block: bool) -> bool:
+        """Write pending bytes; True when all went. Non-blocking unless `block`."""
+        mv = memoryview(self.pending)
         while mv:
-            w = os.write(self.pipe_fd, mv)
+            if not block:
+                try:
+                    w = os.write(self.pipe_fd, mv)
+                except BlockingIOError:
+                    w = 0
+                if not w:
+                    self.pending = bytes(mv)
+                    return False
+            else:
+                _wait_writable(self.pipe_fd)
+                try:
+                    w = os.write(self.pipe_fd, mv)
+                except BlockingIOError:
+                    continue
             mv = mv[w:]
-        self.sent += n
-        return n
+        self.pending = b""
+        self.sent += self.pending_rows
+        self.pending_rows = 0
+        return True
 
     def drain_loop(self) -> None:
         try:
             while not self.stop.is_set():
                 if self._drain_once() < self.cap // 4:
                     time.sleep(_DRAIN_IDLE_S)
-            self._drain_once()
+            while self.pending or self.buf:
+                self._drain_once(final=True)
         except Exception as e:  # the writer died (EPIPE) or the pipe broke
             self.writer_failed = True
             self.writer_stats = {"writer_error": f"{type(e).__name__}: {e}"}
             log.warning("op-log writer for %s failed: %s", self.path, e)
-            self.q.clear()
+            self.buf.clear()
 
     def accepted_count(self) -> int:
-        return self.sent + len(self.q)
+        return self.sent + self.pending_rows + len(self.buf)
+
+
+def _grow_pipe(fd: int) -> None:
+    """Ask for a 1 MiB pipe (Linux), so a briefly slow writer does not cost rows."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError):
+        pass
+
+
+def _wait_writable(fd: int) -> None:
+    import select
+
+    select.select([], [fd], [], 1.0)
+
+
+def _encode(batch: list[tuple]) -> bytes:
+    """A length-prefixed batch for the writer: columns, numbers packed as 64-bit arrays (fast), or
+    plain rows when a record holds something unexpected."""
+    try:
+        ops, uris, nbytes, starts, fbs, ends, errors, nobj, threads = zip(*batch, strict=True)
+        payload = b"C" + _marshal_dumps((ops, uris, errors, _array("q", nbytes + starts + fbs + ends + nobj).tobytes(),
+                                         _array("Q", threads).tobytes()))
+    except (TypeError, ValueError, OverflowError):
+        payload = b"R" + _marshal_dumps([_plain(r) for r in batch])
+    return len(payload).to_bytes(4, "little") + payload
+
+
+def _plain(rec: Any) -> tuple:
+    try:
+        return tuple(x if isinstance(x, (str, int, type(None))) else str(x) for x in rec)
+    except TypeError:
+        return (repr(rec),)
 
 
 _state_lock = threading.Lock()
@@ -177,6 +248,8 @@ def init_op_log(path: str) -> None:
             os.close(out_fd)
         assert s.proc.stdin is not None
         s.pipe_fd = s.proc.stdin.fileno()
+        os.set_blocking(s.pipe_fd, False)
+        _grow_pipe(s.pipe_fd)
         s.thread = threading.Thread(target=s.drain_loop, name="s3dlio-oplog-drain", daemon=True)
         s.thread.start()
         _session = s
@@ -184,7 +257,7 @@ def init_op_log(path: str) -> None:
             os.register_at_fork(after_in_child=_detach_in_child)
             _fork_hook_registered = True
         atexit.register(finalize_op_log)
-        _ins.add_observer(s.observer)
+        _ins.add_observer(s.observer, raw=True)
     log.debug("op-log started: %s", local)
 
 

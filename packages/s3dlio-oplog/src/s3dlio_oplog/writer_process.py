@@ -18,6 +18,7 @@ import os
 import select
 import sys
 import time
+from array import array
 
 from .format import HEADER, RowFormatter
 
@@ -34,6 +35,20 @@ def _read_exact(fd: int, n: int) -> bytes | None:
         parts.append(chunk)
         n -= len(chunk)
     return b"".join(parts)
+
+
+def decode(body: bytes) -> list[tuple]:
+    """The records of one batch (see logger._encode): columns with packed numbers, or plain rows."""
+    if body[:1] == b"R":
+        return marshal.loads(body[1:])
+    ops, uris, errors, nums, threads = marshal.loads(body[1:])
+    n = len(ops)
+    v = array("q")
+    v.frombytes(nums)
+    t = array("Q")
+    t.frombytes(threads)
+    return list(zip(ops, uris, v[:n], v[n:2 * n], v[2 * n:3 * n], v[3 * n:4 * n], errors, v[4 * n:5 * n], t,
+                    strict=True))
 
 
 def run(in_fd: int, out_fd: int, level: int, wbufcap: int) -> dict[str, object]:
@@ -62,7 +77,7 @@ def run(in_fd: int, out_fd: int, level: int, wbufcap: int) -> dict[str, object]:
             if body is None:
                 break
             rows = []
-            for rec in marshal.loads(body):
+            for rec in decode(body):
                 line = fmt.row(rec)
                 if line is not None:
                     rows.append(line)
