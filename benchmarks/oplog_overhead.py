@@ -33,12 +33,14 @@ def worker(prefix: str, n: int, passes: int, mode: str, logdir: str) -> dict:
     if mode == "on":
         s3dlio.init_op_log(os.path.join(logdir, f"bench-{os.getpid()}.tsv.zst"))
     get = s3dlio.get
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(passes):
         for u in uris:
             get(u)
     dt = time.perf_counter() - t0
-    out: dict = {"ops_s": n * passes / dt}
+    cpu = time.process_time() - c0
+    out: dict = {"ops_s": n * passes / dt, "cpu_us": cpu / (n * passes) * 1e6}
     if mode == "on":
         t1 = time.perf_counter()
         s3dlio.finalize_op_log()
@@ -60,17 +62,24 @@ def compare(label: str, prefix: str, args: argparse.Namespace, env: dict | None 
     """Alternate off/on workers `args.rounds` times; print and return the on/off ratio of medians."""
     off: list[float] = []
     on: list[float] = []
+    cpu_off: list[float] = []
+    cpu_on: list[float] = []
     lost = 0
     with tempfile.TemporaryDirectory(prefix="oplog-bench-") as logdir:
         for _ in range(args.rounds):
-            off.append(_run_worker(prefix, args, "off", logdir, env)["ops_s"])
+            r = _run_worker(prefix, args, "off", logdir, env)
+            off.append(r["ops_s"])
+            cpu_off.append(r["cpu_us"])
             r = _run_worker(prefix, args, "on", logdir, env)
             on.append(r["ops_s"])
+            cpu_on.append(r["cpu_us"])
             st = r["stats"]
             lost += st["accepted"] - st["written"] + st["dropped_full"]
     ratio = statistics.median(on) / statistics.median(off)
-    print(f"  off: median {statistics.median(off):,.0f} ops/s  on: median {statistics.median(on):,.0f} ops/s"
-          f"  (rows lost: {lost})")
+    med = statistics.median
+    print(f"  off: median {med(off):,.0f} ops/s, {med(cpu_off):.2f} us CPU/op   on: median {med(on):,.0f} ops/s, "
+          f"{med(cpu_on):.2f} us CPU/op (this process; rows lost: {lost})")
+    print(f"  CPU per GET in the calling process, oplog off/on: {med(cpu_off) / med(cpu_on):.2f}x")
     print(f"4KiB GET {label} oplog on/off: {ratio:.2f}x")
     return ratio
 
