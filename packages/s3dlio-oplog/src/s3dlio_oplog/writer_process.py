@@ -23,6 +23,7 @@ from array import array
 from .format import HEADER, RowFormatter
 
 FLUSH_INTERVAL_S = 1.0
+NICE = 10
 _LEN = 4
 
 
@@ -112,6 +113,10 @@ def run(in_fd: int, out_fd: int, level: int, wbufcap: int) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     out_fd, level, wbufcap = (int(a) for a in argv[:3])
+    try:  # the trace must not slow the traced program down: yield the CPU to it when cores are scarce
+        os.nice(NICE)
+    except OSError:
+        pass
     stats = run(sys.stdin.fileno(), out_fd, level, wbufcap)
     sys.stdout.write(json.dumps(stats) + "\n")
     sys.stdout.flush()
