@@ -247,3 +247,34 @@ def test_writer_lives_in_its_own_process_and_exits_after_finalize(tmp_path: Path
         print("left", len([k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]))
     """)
     assert "writers 1" in out and "left 0" in out
+
+
+def test_rows_are_dropped_and_counted_while_the_writer_is_behind() -> None:
+    """A writer that stops reading: the pipe fills, later rounds are dropped and counted, memory stays put."""
+    from s3dlio_oplog.logger import _Session
+
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        s = _Session("/dev/null", cap=8, lossless=False)
+        s.pipe_fd = w
+        rec = ("GET", "file:///x", 1, 1, 0, 2, None, 1, 1)
+        rounds = 0
+        while not s.pending:  # fill the pipe until a batch no longer fits
+            for _ in range(500):
+                s.observer(rec)
+            s._drain_once()
+            rounds += 1
+            assert rounds < 10_000
+        for _ in range(300):
+            s.observer(rec)
+        s._drain_once()  # the writer is still behind: this round is dropped
+        assert s.dropped_full == 300 and not s.buf
+        assert s.accepted_count() + s.dropped_full == rounds * 500 + 300
+        while os.read(r, 1 << 16):  # the writer catches up
+            if s._push(False):
+                break
+        assert not s.pending and s.sent == rounds * 500
+    finally:
+        os.close(r)
+        os.close(w)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats"]
 
 log = logging.getLogger("s3dlio.oplog")
-_DRAIN_IDLE_S = 0.01  # drain thread poll period while the buffer is short
+_DRAIN_IDLE_S = 0.05  # drain thread poll period while the buffer is short
+_ROUND_LIMIT = 65536  # lossy: rows one drain round takes at most (more means the drain thread starved)
 _DEFAULT_QUEUE = 8192  # entries, the documented default of the original (its source says 256)
 _WRITER_WAIT_S = 30.0
 _marshal_dumps = marshal.dumps
@@ -43,10 +44,11 @@ _marshal_dumps = marshal.dumps
 class _Session:
     """One op-log session: the buffer, counters, drain thread and writer process.
 
-    Lossy (default): the observer is the buffer's own C-level `list.append`; the drain thread takes up to
-    `cap` rows every few ms and drops (and counts) the rest, and drops whole batches while the writer is
-    behind, so memory stays bounded. Lossless: a small Python observer makes callers wait while the buffer
-    holds `cap` rows, and the drain thread waits for the writer.
+    Lossy (default): the observer is the buffer's own C-level `list.append`; the drain thread takes the
+    buffer every `_DRAIN_IDLE_S` (at most `max(cap, _ROUND_LIMIT)` rows a round; more, from a starved
+    drain thread, are dropped) and drops whole rounds while the writer is behind (its 1 MiB pipe full),
+    so memory stays bounded. Lossless: a small Python observer wakes the drain thread when the buffer is
+    half full and makes callers wait while it holds `cap` rows; the drain thread waits for the writer.
     """
 
     def __init__(self, path: str, cap: int, lossless: bool) -> None:
@@ -61,6 +63,9 @@ class _Session:
         self.writer_stats: dict[str, Any] | None = None
         self.closed = False
         self.stop = threading.Event()
+        self.wake = threading.Event()
+        self.half = max(1, cap // 2)
+        self.round_limit = max(cap, _ROUND_LIMIT)
         self.proc: subprocess.Popen[bytes] | None = None
         self.pipe_fd = -1
         self.pending = b""  # bytes of a batch the pipe did not take yet (lossy mode)
@@ -74,6 +79,8 @@ class _Session:
     # ---- the caller's side ----
     def observe_lossless(self, rec: tuple) -> None:
         buf = self.buf
+        if len(buf) >= self.half:
+            self.wake.set()
         while len(buf) >= self.cap:
             if self.closed or self.writer_failed:
                 self.rejected_closed += 1
@@ -96,9 +103,9 @@ class _Session:
             return []
         batch = buf[:n]
         del buf[:n]  # appends that raced in after len() stay for the next round
-        if n > self.cap and not self.lossless:
-            self._note_drop(n - self.cap)
-            batch = batch[:self.cap]
+        if n > self.round_limit and not self.lossless:
+            self._note_drop(n - self.round_limit)
+            batch = batch[:self.round_limit]
         return batch
 
     def _drain_once(self, final: bool = False) -> int:
@@ -143,9 +150,11 @@ class _Session:
 
     def drain_loop(self) -> None:
         try:
+            wake = self.wake
             while not self.stop.is_set():
-                if self._drain_once() < self.cap // 4:
-                    time.sleep(_DRAIN_IDLE_S)
+                if self._drain_once() < self.half:
+                    wake.wait(_DRAIN_IDLE_S)
+                    wake.clear()
             while self.pending or self.buf:
                 self._drain_once(final=True)
         except Exception as e:  # the writer died (EPIPE) or the pipe broke
@@ -276,6 +285,7 @@ def finalize_op_log() -> None:
             return
         _ins.remove_observer(s.observer)
         s.stop.set()
+        s.wake.set()
         if s.thread is not None:
             s.thread.join()
         s.closed = True
