@@ -159,7 +159,7 @@ def test_lossy_queue_counts_what_it_drops(tmp_path: Path) -> None:
     assert stats["accepted"] == stats["written"] == len(list(read_op_log(str(log))))
 
 
-def test_forked_child_never_writes_into_the_parents_log(tmp_path: Path) -> None:
+def test_forked_child_logs_to_its_own_file_never_the_parents(tmp_path: Path) -> None:
     log = tmp_path / "fork.tsv.zst"
     out = run_py(f"""
         import os, s3dlio
@@ -168,20 +168,48 @@ def test_forked_child_never_writes_into_the_parents_log(tmp_path: Path) -> None:
         s3dlio.put(d + "/parent-before", b"p")
         pid = os.fork()
         if pid == 0:
-            ok = not s3dlio.is_op_log_active()
+            ok = not s3dlio.is_op_log_active()  # nothing open until the child's first operation
             for i in range(200):
                 s3dlio.put(d + f"/child{{i}}", b"c")
-            s3dlio.finalize_op_log()  # a no-op in the child
+            ok = ok and s3dlio.is_op_log_active()
+            s3dlio.finalize_op_log()
             os._exit(0 if ok else 3)
         _, status = os.waitpid(pid, 0)
-        print("child status", status)
+        print("child", pid, status)
         s3dlio.put(d + "/parent-after", b"p")
         s3dlio.finalize_op_log()
     """)
-    assert "child status 0" in out
+    _, pid, status = out.split()[:3]
+    assert status == "0"
     rows = list(read_op_log(str(log)))
     assert [r.file.rsplit("/", 1)[1] for r in rows] == ["parent-before", "parent-after"]
-    assert not list(tmp_path.glob("fork.tsv.zst.*"))
+    child = list(read_op_log(str(log) + f".{pid}"))
+    assert [r.file.rsplit("/", 1)[1] for r in child] == [f"child{i}" for i in range(200)]
+    assert [r.idx for r in child] == list(range(200))
+
+
+def test_multiprocessing_fork_worker_log_is_finalized_at_worker_exit(tmp_path: Path) -> None:
+    log = tmp_path / "mp.tsv.zst"
+    out = run_py(f"""
+        import multiprocessing as mp, s3dlio
+        d = {(tmp_path / 'm').as_uri()!r}
+
+        def work():
+            for i in range(50):
+                s3dlio.put(d + f"/w{{i}}", b"w")  # no finalize: the worker exits through os._exit
+
+        if __name__ == "__main__":
+            s3dlio.init_op_log({str(log)!r})
+            p = mp.get_context("fork").Process(target=work)
+            p.start(); p.join()
+            print("worker", p.pid, p.exitcode)
+            s3dlio.finalize_op_log()
+    """)
+    _, pid, code = out.split()[:3]
+    assert code == "0"
+    assert list(read_op_log(str(log))) == []
+    child = list(read_op_log(str(log) + f".{pid}"))
+    assert len(child) == 50 and {r.op for r in child} == {"PUT"}
 
 
 def _start_logging_child(tmp_path: Path, log: Path) -> subprocess.Popen[str]:

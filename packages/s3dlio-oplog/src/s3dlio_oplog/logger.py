@@ -8,8 +8,9 @@ them, so memory stays constant however long the run and the GIL stays with the I
 
 One session per process, like the original. Differences from the original, on purpose: the log is also
 finalized at interpreter exit (atexit) if the program forgot; and a forked child (e.g. a DataLoader worker)
-detaches from its parent's session and logs nothing, so it can never corrupt the parent's file (its
-`is_op_log_active()` is False).
+detaches from its parent's session, so it can never corrupt the parent's file, and continues the trace in
+a file of its own, `<path>.<child pid>`, opened at its first storage operation (and finalized at its exit,
+also for multiprocessing workers that end with os._exit).
 """
 
 from __future__ import annotations
@@ -340,19 +341,66 @@ def op_log_stats() -> dict[str, Any] | None:
 
 
 def _detach_in_child() -> None:
-    """In a forked child: stop observing and let go of the parent's pipe; the child logs nothing."""
-    global _session, _state_lock
+    """In a forked child: let go of the parent's session (its observer, buffer and pipe) without touching
+    the parent's file, and continue the trace in a file of the child's own, `<path>.<pid>`, opened (with a
+    writer process of its own) at the child's first storage operation."""
+    global _session, _state_lock, _child_lock
     _state_lock = threading.Lock()
+    _child_lock = threading.Lock()
     s = _session
     if s is None or s.closed:
         return
+    _session = None
     try:
         _ins.remove_observer(s.observer)
     except Exception:
         pass
-    if s.pipe_fd >= 0:
+    proc = s.proc
+    for f in (proc.stdin, proc.stdout) if proc is not None else ():
         try:
-            os.close(s.pipe_fd)
+            if f is not None:
+                f.close()  # the child's copies of the parent's pipe ends
         except OSError:
             pass
-    _session = None
+    s.proc = None
+    s.buf = []
+    _ins.add_observer(_ChildStart(f"{s.path}.{os.getpid()}"), raw=True)
+
+
+_child_lock = threading.Lock()
+
+
+class _ChildStart:
+    """The raw observer a forked child starts with: the first record opens the child's own log."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, rec: tuple) -> None:
+        with _child_lock:
+            _ins.remove_observer(self)
+            s = _session
+            if s is None or s.closed:
+                try:
+                    init_op_log(self.path)
+                except Exception as e:  # never break the child's I/O over its trace
+                    log.warning("op-log: cannot open %s in forked child: %s", self.path, e)
+                    return
+                _finalize_with_multiprocessing()
+            s = _session
+        if s is not None and not s.closed:
+            s.observer(rec)
+
+
+def _finalize_with_multiprocessing() -> None:
+    """multiprocessing workers end with os._exit (no atexit): finalize through its exit hook instead."""
+    import sys as _sys
+
+    mp_util = _sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        try:
+            mp_util.Finalize(None, finalize_op_log, exitpriority=100)
+        except Exception:
+            pass
