@@ -219,3 +219,18 @@ async def test_every_endpoint_down_raises_the_failure(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         await s.put(f"{eps[0]}/a", b"x")
     assert s.get_total_stats()["error_count"] >= 4
+
+
+@pytest.mark.asyncio
+async def test_bad_arguments_do_not_take_endpoints_out_of_rotation(tmp_path: Path) -> None:
+    eps = endpoints(tmp_path, 2)
+    s = MultiEndpointStore(eps, backoff_s=60.0)
+    await s.put(f"{eps[0]}/a", b"abc")
+    with pytest.raises(OverflowError):
+        await s.get_range(f"{eps[0]}/a", -1, 2)
+    with pytest.raises(TypeError):
+        await s.get_range(f"{eps[0]}/a", "0", 2)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await s.put(f"{eps[0]}/b", 12345)
+    assert all(h["healthy"] for h in s.endpoint_health())
+    assert bytes(await s.get_range(f"{eps[1]}/a", 1)) == b"bc"

@@ -40,8 +40,10 @@ log = logging.getLogger("s3dlio.multi_endpoint")
 T = TypeVar("T")
 MAX_ENDPOINTS = 32
 STRATEGIES = ("round_robin", "least_connections")
+# errors that say the request (not the endpoint) is wrong: no failover, the endpoint stays in rotation
 _CLIENT_ERRORS = (ObjectNotFoundError, PermissionDeniedError, InvalidUriError, LengthMismatchError,
-                  UnsupportedOperationError, TypeError, ValueError, KeyError)
+                  UnsupportedOperationError, TypeError, ValueError, LookupError, ArithmeticError,
+                  AttributeError)
 _FAIL = "Failed to create multi-endpoint store"
 
 
