@@ -7,6 +7,7 @@ pays a single truthiness check of `ACTIVE` per operation. With one attached, the
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +56,17 @@ _new = tuple.__new__
 # ignored when older than the operation's start (a mark made outside any traced operation)
 _fb: dict[int, int] = {}
 _fb_pop = _fb.pop
+
+
+def _after_fork_in_child() -> None:
+    """A forked child may need to change observers (the op-log detaches); a lock held by a parent thread
+    at fork time would never be released there."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Active:
