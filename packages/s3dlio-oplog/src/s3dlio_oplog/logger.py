@@ -189,8 +189,8 @@ def _encode(batch: list[tuple]) -> bytes:
     plain rows when a record holds something unexpected."""
     try:
         ops, uris, nbytes, starts, fbs, ends, errors, nobj, threads = zip(*batch, strict=True)
-        payload = b"C" + _marshal_dumps((ops, uris, errors, _array("q", nbytes + starts + fbs + ends + nobj).tobytes(),
-                                         _array("Q", threads).tobytes()))
+        nums = b"".join([_array("q", c).tobytes() for c in (nbytes, starts, fbs, ends, nobj)])
+        payload = b"C" + _marshal_dumps((ops, uris, errors, nums, _array("Q", threads).tobytes()))
     except (TypeError, ValueError, OverflowError):
         payload = b"R" + _marshal_dumps([_plain(r) for r in batch])
     return len(payload).to_bytes(4, "little") + payload
