@@ -306,3 +306,22 @@ def test_rows_are_dropped_and_counted_while_the_writer_is_behind() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_records_of_any_shape_reach_the_log(tmp_path: Path) -> None:
+    """A store may hand `record()` an OpRecord (a tuple subclass) or odd values: rows are still written."""
+    log = tmp_path / "shapes.tsv.zst"
+    out = run_py(f"""
+        import json, time, s3dlio
+        from s3dlio_core import instrument
+        from s3dlio_core.instrument import OpRecord
+        s3dlio.init_op_log({str(log)!r})
+        t = time.time_ns()
+        instrument.record(OpRecord("PUT", "s3://b/k1", 5, t, 0, t + 10, None, 1, 7))
+        instrument.record(("GET", "s3://b/k2", 6, t, 0, t + 20, ValueError("odd"), 1, 7))
+        s3dlio.finalize_op_log()
+        print(json.dumps(s3dlio.op_log_stats()))
+    """)
+    assert json.loads(out.strip().splitlines()[-1])["written"] == 2
+    rows = list(read_op_log(str(log)))
+    assert [(r.op, r.file, r.bytes, r.error) for r in rows] == [("PUT", "b/k1", 5, ""), ("GET", "b/k2", 6, "odd")]

@@ -18,7 +18,6 @@ import os
 import select
 import sys
 import time
-from array import array
 
 from .format import HEADER, RowFormatter
 
@@ -39,17 +38,8 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 def decode(body: bytes) -> list[tuple]:
-    """The records of one batch (see logger._encode): columns with packed numbers, or plain rows."""
-    if body[:1] == b"R":
-        return marshal.loads(body[1:])
-    ops, uris, errors, nums, threads = marshal.loads(body[1:])
-    n = len(ops)
-    v = array("q")
-    v.frombytes(nums)
-    t = array("Q")
-    t.frombytes(threads)
-    return list(zip(ops, uris, v[:n], v[n:2 * n], v[2 * n:3 * n], v[3 * n:4 * n], errors, v[4 * n:5 * n], t,
-                    strict=True))
+    """The records of one batch (see logger._encode): marshalled plain tuples after a one-byte tag."""
+    return marshal.loads(body[1:])
 
 
 def run(in_fd: int, out_fd: int, level: int, wbufcap: int) -> dict[str, object]:
