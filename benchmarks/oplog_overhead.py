@@ -2,10 +2,13 @@
 
 Each measurement is a fresh worker process (one op-log session per process), alternating off/on so drift
 and noise hit both sides alike; the ratio of the medians is printed, e.g.
-`4KiB GET file:// oplog on/off: 0.97x`. With `--s3` (or S3_BENCH=1) it also runs against a local
-SeaweedFS S3 server (started and stopped here) when the S3 store and its test helpers are in the checkout.
+`4KiB GET file:// oplog on/off: 0.97x`. Two access patterns: one `get` after another (the worst case for
+a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. With `--s3` (or
+S3_BENCH=1) the same runs against a local SeaweedFS S3 server (started and stopped here) when the S3
+store and its test helpers are in the checkout. The CPU line is the calling process's CPU per GET (the
+op-log writer runs in a process of its own, on another core).
 
-    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 7]
+    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 7] [--s3]
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ import tempfile
 import time
 
 SIZE = 4096
+PATTERNS = ("get", "get_many")
 
 
-def worker(prefix: str, n: int, passes: int, mode: str, logdir: str) -> dict:
-    """One measurement: `passes` sequential GETs of the `n` objects; returns ops/s and op-log counters."""
+def worker(prefix: str, n: int, passes: int, mode: str, pattern: str, logdir: str) -> dict:
+    """One measurement: `passes` rounds over the `n` objects; returns ops/s, CPU/op and op-log counters."""
     import s3dlio
 
     uris = [f"{prefix}o{i:06d}.bin" for i in range(n)]
-    for u in uris[:200]:  # warm the store, caches and code paths
+    s3dlio.get_many(uris[:200], max_in_flight=64)  # warm the store, pools and code paths
+    for u in uris[:200]:
         s3dlio.get(u)
     if mode == "on":
         s3dlio.init_op_log(os.path.join(logdir, f"bench-{os.getpid()}.tsv.zst"))
@@ -36,52 +41,52 @@ def worker(prefix: str, n: int, passes: int, mode: str, logdir: str) -> dict:
     c0 = time.process_time()
     t0 = time.perf_counter()
     for _ in range(passes):
-        for u in uris:
-            get(u)
+        if pattern == "get":
+            for u in uris:
+                get(u)
+        else:
+            s3dlio.get_many(uris, max_in_flight=64)
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     out: dict = {"ops_s": n * passes / dt, "cpu_us": cpu / (n * passes) * 1e6}
     if mode == "on":
-        t1 = time.perf_counter()
         s3dlio.finalize_op_log()
-        out["finalize_s"] = time.perf_counter() - t1
         out["stats"] = s3dlio.op_log_stats()
     return out
 
 
-def _run_worker(prefix: str, args: argparse.Namespace, mode: str, logdir: str, env: dict | None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", mode, "--prefix", prefix, "--objects", str(args.objects),
-           "--passes", str(args.passes), "--logdir", logdir]
+def _run_worker(prefix: str, args: argparse.Namespace, mode: str, pattern: str, logdir: str,
+                env: dict | None) -> dict:
+    cmd = [sys.executable, __file__, "--worker", mode, "--pattern", pattern, "--prefix", prefix,
+           "--objects", str(args.objects), "--passes", str(args.passes), "--logdir", logdir]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if p.returncode:
-        raise RuntimeError(f"worker failed ({mode}): {p.stderr[-2000:]}")
+        raise RuntimeError(f"worker failed ({mode}, {pattern}): {p.stderr[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def compare(label: str, prefix: str, args: argparse.Namespace, env: dict | None = None) -> float:
-    """Alternate off/on workers `args.rounds` times; print and return the on/off ratio of medians."""
-    off: list[float] = []
-    on: list[float] = []
-    cpu_off: list[float] = []
-    cpu_on: list[float] = []
-    lost = 0
-    with tempfile.TemporaryDirectory(prefix="oplog-bench-") as logdir:
-        for _ in range(args.rounds):
-            r = _run_worker(prefix, args, "off", logdir, env)
-            off.append(r["ops_s"])
-            cpu_off.append(r["cpu_us"])
-            r = _run_worker(prefix, args, "on", logdir, env)
-            on.append(r["ops_s"])
-            cpu_on.append(r["cpu_us"])
-            st = r["stats"]
-            lost += st["accepted"] - st["written"] + st["dropped_full"]
-    ratio = statistics.median(on) / statistics.median(off)
+def compare(label: str, prefix: str, args: argparse.Namespace, env: dict | None = None) -> None:
+    """For each pattern, alternate off/on workers `args.rounds` times; print the on/off ratios."""
     med = statistics.median
-    print(f"  off: median {med(off):,.0f} ops/s, {med(cpu_off):.2f} us CPU/op   on: median {med(on):,.0f} ops/s, "
-          f"{med(cpu_on):.2f} us CPU/op (this process; rows lost: {lost})")
-    print(f"  CPU per GET in the calling process, oplog off/on: {med(cpu_off) / med(cpu_on):.2f}x")
-    print(f"4KiB GET {label} oplog on/off: {ratio:.2f}x")
-    return ratio
+    for pattern in PATTERNS:
+        ops: dict[str, list[float]] = {"off": [], "on": []}
+        cpu: dict[str, list[float]] = {"off": [], "on": []}
+        lost = 0
+        with tempfile.TemporaryDirectory(prefix="oplog-bench-") as logdir:
+            for _ in range(args.rounds):
+                for mode in ("off", "on"):
+                    r = _run_worker(prefix, args, mode, pattern, logdir, env)
+                    ops[mode].append(r["ops_s"])
+                    cpu[mode].append(r["cpu_us"])
+                    if mode == "on":
+                        st = r["stats"]
+                        lost += st["accepted"] - st["written"] + st["dropped_full"]
+        what = "" if pattern == "get" else " get_many(64)"
+        print(f"  {label}{what}: off {med(ops['off']):,.0f} ops/s, {med(cpu['off']):.2f} us CPU/op; "
+              f"on {med(ops['on']):,.0f} ops/s, {med(cpu['on']):.2f} us CPU/op; rows lost {lost}")
+        print(f"  CPU per GET in the calling process{what}, {label} oplog off/on: "
+              f"{med(cpu['off']) / med(cpu['on']):.2f}x")
+        print(f"4KiB GET {label}{what} oplog on/off: {med(ops['on']) / med(ops['off']):.2f}x")
 
 
 def _file_prefix(root: str, n: int) -> str:
@@ -126,11 +131,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--s3", action="store_true", default=os.environ.get("S3_BENCH") == "1")
     ap.add_argument("--worker", choices=["on", "off"])
+    ap.add_argument("--pattern", choices=PATTERNS, default="get")
     ap.add_argument("--prefix")
     ap.add_argument("--logdir")
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.prefix, args.objects, args.passes, args.worker, args.logdir)))
+        print(json.dumps(worker(args.prefix, args.objects, args.passes, args.worker, args.pattern, args.logdir)))
         return
     with tempfile.TemporaryDirectory(prefix="oplog-bench-data-") as root:
         compare("file://", _file_prefix(root, args.objects), args)
