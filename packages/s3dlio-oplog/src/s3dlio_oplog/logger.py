@@ -160,7 +160,7 @@ class _Session:
         except Exception as e:  # the writer died (EPIPE) or the pipe broke
             self.writer_failed = True
             self.writer_stats = {"writer_error": f"{type(e).__name__}: {e}"}
-            log.warning("op-log writer for %s failed: %s", self.path, e)
+            log.info("op-log writer for %s failed: %s", self.path, e)
             self.buf.clear()
 
     def accepted_count(self) -> int:
@@ -383,7 +383,7 @@ class _ChildStart:
                 try:
                     init_op_log(self.path)
                 except Exception as e:  # never break the child's I/O over its trace
-                    log.warning("op-log: cannot open %s in forked child: %s", self.path, e)
+                    log.info("op-log: cannot open %s in forked child: %s", self.path, e)
                     return
                 _finalize_with_multiprocessing()
             s = _session

@@ -87,7 +87,7 @@ class _Tolerant(io.RawIOBase):
             data = self.inner.read(len(b))
         except Exception as e:  # zstandard.ZstdError: truncated input
             self.truncated = True
-            log.warning("op-log %s ends in an incomplete frame (%s); read up to the last complete one",
+            log.info("op-log %s ends in an incomplete frame (%s); read up to the last complete one",
                         self.path, e)
             return 0
         n = len(data)
@@ -177,7 +177,7 @@ def read_op_log(path: str, *, ops: Iterable[str] | None = None, start_ns: int | 
                 error=err, start_ns=start, first_byte_ns=_time(get(fields, "first_byte")), end_ns=end,
                 duration_ns=dur)
         except ValueError as e:
-            log.warning("op-log %s: skipping unreadable row %d: %s", path, n + 1, e)
+            log.info("op-log %s: skipping unreadable row %d: %s", path, n + 1, e)
             continue
         if start_ns is not None and rec.start_ns < start_ns:
             continue

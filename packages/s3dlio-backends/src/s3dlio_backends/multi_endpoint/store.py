@@ -236,7 +236,7 @@ class MultiEndpointStore:
                 e.failures += 1
                 delay = min(self._max_backoff_s, self._backoff_s * (2 ** (e.failures - 1)))
                 e.down_until = time.monotonic() + delay
-                log.warning("endpoint %s failed (%s); out of rotation for %.1fs", e.uri, error, delay)
+                log.info("endpoint %s failed (%s); out of rotation for %.1fs", e.uri, error, delay)
             elif error is None or not is_endpoint_failure(error):
                 if e.failures:
                     log.info("endpoint %s is healthy again%s", e.uri, " (probe)" if was_probe else "")
