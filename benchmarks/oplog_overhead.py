@@ -1,7 +1,8 @@
 """What an active op-log costs: 4 KiB GET throughput with the op-log on vs off, measured in one run.
 
-Each measurement is a fresh worker process (one op-log session per process), alternating off/on so drift
-and noise hit both sides alike; the ratio of the medians is printed, e.g.
+One worker process per access pattern holds one op-log session and alternates timed passes with the
+op-log paused (no observer attached: exactly the path of a program that never called init_op_log) and
+recording, so drift and machine noise hit both sides alike; the ratio of the medians is printed, e.g.
 `4KiB GET file:// oplog on/off: 0.97x`. Two access patterns: one `get` after another (the worst case for
 a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. With `--s3` (or
 S3_BENCH=1) the same runs against a local SeaweedFS S3 server (started and stopped here) when the S3
@@ -27,66 +28,62 @@ SIZE = 4096
 PATTERNS = ("get", "get_many")
 
 
-def worker(prefix: str, n: int, passes: int, mode: str, pattern: str, logdir: str) -> dict:
-    """One measurement: `passes` rounds over the `n` objects; returns ops/s, CPU/op and op-log counters."""
+def worker(prefix: str, n: int, passes: int, rounds: int, pattern: str, logdir: str) -> dict:
+    """One process, one op-log session: `rounds` times, a timed pass with the op-log paused (no observer:
+    exactly the never-initialised path) and one with it recording; returns per-pass ops/s and CPU/op."""
     import s3dlio
+    from s3dlio_oplog import pause_op_log, resume_op_log
 
     uris = [f"{prefix}o{i:06d}.bin" for i in range(n)]
     s3dlio.get_many(uris[:200], max_in_flight=64)  # warm the store, pools and code paths
     for u in uris[:200]:
         s3dlio.get(u)
-    if mode == "on":
-        s3dlio.init_op_log(os.path.join(logdir, f"bench-{os.getpid()}.tsv.zst"))
+    s3dlio.init_op_log(os.path.join(logdir, f"bench-{os.getpid()}.tsv.zst"))
     get = s3dlio.get
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for _ in range(passes):
-        if pattern == "get":
-            for u in uris:
-                get(u)
-        else:
-            s3dlio.get_many(uris, max_in_flight=64)
-    dt = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    out: dict = {"ops_s": n * passes / dt, "cpu_us": cpu / (n * passes) * 1e6}
-    if mode == "on":
-        s3dlio.finalize_op_log()
-        out["stats"] = s3dlio.op_log_stats()
+
+    def one_pass() -> tuple[float, float]:
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        for _ in range(passes):
+            if pattern == "get":
+                for u in uris:
+                    get(u)
+            else:
+                s3dlio.get_many(uris, max_in_flight=64)
+        dt = time.perf_counter() - t0
+        return n * passes / dt, (time.process_time() - c0) / (n * passes) * 1e6
+
+    out: dict = {"off": [], "on": []}
+    for r in range(rounds):
+        for mode in (("off", "on") if r % 2 == 0 else ("on", "off")):
+            (resume_op_log if mode == "on" else pause_op_log)()
+            out[mode].append(one_pass())
+    s3dlio.finalize_op_log()
+    out["stats"] = s3dlio.op_log_stats()
     return out
 
 
-def _run_worker(prefix: str, args: argparse.Namespace, mode: str, pattern: str, logdir: str,
-                env: dict | None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", mode, "--pattern", pattern, "--prefix", prefix,
-           "--objects", str(args.objects), "--passes", str(args.passes), "--logdir", logdir]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if p.returncode:
-        raise RuntimeError(f"worker failed ({mode}, {pattern}): {p.stderr[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
 def compare(label: str, prefix: str, args: argparse.Namespace, env: dict | None = None) -> None:
-    """For each pattern, alternate off/on workers `args.rounds` times; print the on/off ratios."""
+    """For each pattern, one worker process alternating paused/recording passes; print the ratios."""
     med = statistics.median
     for pattern in PATTERNS:
-        ops: dict[str, list[float]] = {"off": [], "on": []}
-        cpu: dict[str, list[float]] = {"off": [], "on": []}
-        lost = 0
         with tempfile.TemporaryDirectory(prefix="oplog-bench-") as logdir:
-            for _ in range(args.rounds):
-                for mode in ("off", "on"):
-                    r = _run_worker(prefix, args, mode, pattern, logdir, env)
-                    ops[mode].append(r["ops_s"])
-                    cpu[mode].append(r["cpu_us"])
-                    if mode == "on":
-                        st = r["stats"]
-                        lost += st["accepted"] - st["written"] + st["dropped_full"]
+            cmd = [sys.executable, __file__, "--worker", "--pattern", pattern, "--prefix", prefix,
+                   "--objects", str(args.objects), "--passes", str(args.passes), "--rounds", str(args.rounds),
+                   "--logdir", logdir]
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            if p.returncode:
+                raise RuntimeError(f"worker failed ({pattern}): {p.stderr[-2000:]}")
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+        st = r["stats"]
+        lost = st["accepted"] - st["written"] + st["dropped_full"]
+        ops = {m: med(x[0] for x in r[m]) for m in ("off", "on")}
+        cpu = {m: med(x[1] for x in r[m]) for m in ("off", "on")}
         what = "" if pattern == "get" else " get_many(64)"
-        print(f"  {label}{what}: off {med(ops['off']):,.0f} ops/s, {med(cpu['off']):.2f} us CPU/op; "
-              f"on {med(ops['on']):,.0f} ops/s, {med(cpu['on']):.2f} us CPU/op; rows lost {lost}")
-        print(f"  CPU per GET in the calling process{what}, {label} oplog off/on: "
-              f"{med(cpu['off']) / med(cpu['on']):.2f}x")
-        print(f"4KiB GET {label}{what} oplog on/off: {med(ops['on']) / med(ops['off']):.2f}x")
+        print(f"  {label}{what}: off {ops['off']:,.0f} ops/s, {cpu['off']:.2f} us CPU/op; on {ops['on']:,.0f} "
+              f"ops/s, {cpu['on']:.2f} us CPU/op; rows written {st['written']}, lost {lost}")
+        print(f"  CPU per GET in the calling process{what}, {label} oplog off/on: {cpu['off'] / cpu['on']:.2f}x")
+        print(f"4KiB GET {label}{what} oplog on/off: {ops['on'] / ops['off']:.2f}x")
 
 
 def _file_prefix(root: str, n: int) -> str:
@@ -127,16 +124,16 @@ def _s3(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=2000)
-    ap.add_argument("--passes", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--passes", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--s3", action="store_true", default=os.environ.get("S3_BENCH") == "1")
-    ap.add_argument("--worker", choices=["on", "off"])
+    ap.add_argument("--worker", action="store_true")
     ap.add_argument("--pattern", choices=PATTERNS, default="get")
     ap.add_argument("--prefix")
     ap.add_argument("--logdir")
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.prefix, args.objects, args.passes, args.worker, args.pattern, args.logdir)))
+        print(json.dumps(worker(args.prefix, args.objects, args.passes, args.rounds, args.pattern, args.logdir)))
         return
     with tempfile.TemporaryDirectory(prefix="oplog-bench-data-") as root:
         compare("file://", _file_prefix(root, args.objects), args)

@@ -69,3 +69,25 @@ def test_error_text_is_normalised_and_unsafe_uris_rejected() -> None:
     c = f.counters()
     assert c == {"written": 2, "rejected_unformattable": 1, "rejected_unsafe_field": 1,
                  "normalized_error_text": 1}
+
+
+def test_batch_formatting_matches_row_by_row() -> None:
+    recs = [
+        ("GET", "file:///tmp/a", 4096, T0, 0, T0 + 5000, None, 1, 7),
+        ("PUT", "s3://b/k", 10, T0 + 1, 0, T0 + 2_000_000_000, None, 1, 2**64 - 1),
+        ("GET_RANGE", "s3://b/k", 3, T0, T0 + 10, T0 + 20, None, 1, 7),
+        ("LIST", "az://acct/c/", 0, T0, 0, T0 + 1, None, 12, 7),
+        ("GET", "gs://b/x", 0, T0, 0, T0 + 1, "NotFound: gone", 1, 7),
+    ]
+    fast, slow = RowFormatter(), RowFormatter()
+    assert fast.rows(recs) == "".join(slow.row(r) for r in recs)
+    assert fast.counters() == slow.counters() and fast.idx == 5
+    odd = [*recs[:2],
+           ("GET", "file:///t\tab", 1, T0, 0, T0 + 1, None, 1, 7),
+           ("HEAD", "relative", 1, T0, 0, T0, None, 1, 7),
+           ("GET", "s3://b/e", 0, T0, 0, T0 + 1, "multi\nline", 1, 7)]
+    text = fast.rows(odd)  # falls back to row by row: the unsafe row is rejected, the error cleaned
+    lines = text.splitlines()
+    assert [ln.split("\t")[0] for ln in lines] == ["5", "6", "8", "9"]
+    assert lines[-1].split("\t")[8] == "multi line"
+    assert fast.counters()["rejected_unsafe_field"] == 1

@@ -325,3 +325,22 @@ def test_records_of_any_shape_reach_the_log(tmp_path: Path) -> None:
     assert json.loads(out.strip().splitlines()[-1])["written"] == 2
     rows = list(read_op_log(str(log)))
     assert [(r.op, r.file, r.bytes, r.error) for r in rows] == [("PUT", "b/k1", 5, ""), ("GET", "b/k2", 6, "odd")]
+
+
+def test_pause_and_resume_leave_a_gap_in_the_same_file(tmp_path: Path) -> None:
+    log = tmp_path / "pause.tsv.zst"
+    run_py(f"""
+        import s3dlio
+        from s3dlio_oplog import pause_op_log, resume_op_log
+        from s3dlio_core import instrument
+        d = {(tmp_path / 'p').as_uri()!r}
+        s3dlio.init_op_log({str(log)!r})
+        s3dlio.put(d + "/a", b"1")
+        pause_op_log()
+        assert not instrument.is_active() and s3dlio.is_op_log_active()
+        s3dlio.put(d + "/b", b"2")
+        resume_op_log(); resume_op_log()
+        s3dlio.put(d + "/c", b"3")
+        s3dlio.finalize_op_log()
+    """)
+    assert [r.file.rsplit("/", 1)[1] for r in read_op_log(str(log))] == ["a", "c"]

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .logger import finalize_op_log, init_op_log, is_op_log_active, op_log_stats
+from .logger import (
+    finalize_op_log,
+    init_op_log,
+    is_op_log_active,
+    op_log_stats,
+    pause_op_log,
+    resume_op_log,
+)
 
 _LAZY = {
     "COLUMNS": "format", "HEADER": "format", "OpLogRecord": "reader", "read_op_log": "reader",
@@ -25,5 +32,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "COLUMNS", "HEADER", "OpLogRecord", "ReplayResult", "finalize_op_log", "init_op_log",
-    "is_op_log_active", "op_log_stats", "read_op_log", "replay", "summarize", "translate_uri",
+    "is_op_log_active", "op_log_stats", "pause_op_log", "resume_op_log", "read_op_log", "replay", "summarize", "translate_uri",
 ]

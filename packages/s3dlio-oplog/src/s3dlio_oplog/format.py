@@ -26,6 +26,8 @@ _LOCAL = frozenset({"file", "direct"})
 _FB_START = frozenset({"PUT"})
 _FB_END = frozenset({"GET", "GET_RANGE"})
 _NS = 1_000_000_000
+_TS = "%s%09dZ"
+_ROW = "%d\t%d\t%s\t\t%d\t%d\t%s\t%s\t%s\t%s%09dZ\t%s\t%s%09dZ\t%d\n"
 
 
 def _second_prefix(sec: int) -> str:
@@ -83,6 +85,7 @@ class RowFormatter:
         self.normalized_error_text = 0
         self._sec = -1
         self._prefix = ""
+        self._prefixes: dict[int, str] = {}
 
     def _ts(self, ns: int) -> str:
         sec, frac = divmod(ns, _NS)
@@ -140,6 +143,64 @@ class RowFormatter:
             return None
         self.written += 1
         return line
+
+    def rows(self, batch: list[tuple]) -> str:
+        """The TSV lines of a whole batch. A fast path formats the usual records with one `%` per row;
+        a batch with anything unusual (bad types, TAB/LF/CR in a field, errors to clean) goes row by row."""
+        idx0 = self.idx
+        try:
+            text = self._fast(batch)
+        except Exception:
+            text = None
+        if text is not None and text.count("\n") == len(batch) and text.count("\t") == 12 * len(batch) and (
+                "\r" not in text):
+            self.idx = idx0 + len(batch)
+            self.written += len(batch)
+            return text
+        self.idx = idx0
+        return "".join(line for line in map(self.row, batch) if line is not None)
+
+    def _fast(self, batch: list[tuple]) -> str | None:
+        prefixes = self._prefixes
+        if len(prefixes) > 64:
+            prefixes.clear()
+        out = []
+        append = out.append
+        idx = self.idx
+        for op, uri, nbytes, start, fb, end, error, n_objects, thread in batch:
+            if error and ("\t" in error or "\n" in error or "\r" in error):
+                return None
+            ss, sf = divmod(start, _NS)
+            es, ef = divmod(end, _NS)
+            sp = prefixes.get(ss)
+            if sp is None:
+                sp = prefixes[ss] = _second_prefix(ss)
+            ep = prefixes.get(es)
+            if ep is None:
+                ep = prefixes[es] = _second_prefix(es)
+            i = uri.find("://")
+            if i < 0:
+                return None
+            path = uri[i + 3:]
+            scheme = uri[:i]
+            if scheme in _LOCAL:
+                endpoint = scheme + "://"
+            else:
+                j = path.find("/")
+                endpoint = scheme + "://" + (path if j < 0 else path[:j])
+            if fb:
+                fs, ff = divmod(fb, _NS)
+                first = _TS % (prefixes.get(fs) or _second_prefix(fs), ff)
+            elif op in _FB_END:
+                first = _TS % (ep, ef)
+            elif op in _FB_START:
+                first = _TS % (sp, sf)
+            else:
+                first = ""
+            append(_ROW % (idx, thread, op, n_objects, nbytes, endpoint, path, error or "", sp, sf, first, ep, ef,
+                           end - start))
+            idx += 1
+        return "".join(out)
 
     def counters(self) -> dict[str, int]:
         return {"written": self.written, "rejected_unformattable": self.rejected_unformattable,

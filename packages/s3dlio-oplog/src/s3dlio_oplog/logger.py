@@ -31,7 +31,8 @@ from s3dlio_core.settings import settings
 if TYPE_CHECKING:
     import subprocess
 
-__all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats"]
+__all__ = ["init_op_log", "is_op_log_active", "finalize_op_log", "op_log_stats", "pause_op_log",
+           "resume_op_log"]
 
 log = logging.getLogger("s3dlio.oplog")
 _DRAIN_IDLE_S = 0.05  # drain thread poll period while the buffer is short
@@ -73,6 +74,7 @@ class _Session:
         self.thread: threading.Thread | None = None
         self.warned = False
         self.pid = os.getpid()
+        self.paused = False
         # one callable object: remove_observer matches it
         self.observer = self.observe_lossless if lossless else self.buf.append
 
@@ -266,6 +268,25 @@ def init_op_log(path: str) -> None:
         atexit.register(finalize_op_log)
         _ins.add_observer(s.observer, raw=True)
     log.debug("op-log started: %s", local)
+
+
+def pause_op_log() -> None:
+    """Stop recording (operations cost nothing again) without ending the session; `resume_op_log()`
+    continues into the same file. E.g. to leave a warm-up phase out of a trace."""
+    with _state_lock:
+        s = _session
+        if s is not None and not s.closed and s.pid == os.getpid() and not s.paused:
+            _ins.remove_observer(s.observer)
+            s.paused = True
+
+
+def resume_op_log() -> None:
+    """Record again after `pause_op_log()`."""
+    with _state_lock:
+        s = _session
+        if s is not None and not s.closed and s.pid == os.getpid() and s.paused:
+            _ins.add_observer(s.observer, raw=True)
+            s.paused = False
 
 
 def is_op_log_active() -> bool:

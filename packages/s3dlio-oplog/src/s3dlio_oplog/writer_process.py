@@ -67,14 +67,10 @@ def run(in_fd: int, out_fd: int, level: int, wbufcap: int) -> dict[str, object]:
             body = _read_exact(in_fd, int.from_bytes(head, "little"))
             if body is None:
                 break
-            rows = []
-            for rec in decode(body):
-                line = fmt.row(rec)
-                if line is not None:
-                    rows.append(line)
+            rows = fmt.rows(decode(body))
             if error is None and rows:
                 try:
-                    writer.write("".join(rows).encode("utf-8", "surrogateescape"))
+                    writer.write(rows.encode("utf-8", "surrogateescape"))
                     dirty = True
                 except Exception as e:
                     error = f"{type(e).__name__}: {e}"
