@@ -4,12 +4,11 @@ One worker process per access pattern holds one op-log session and alternates ti
 op-log paused (no observer attached: exactly the path of a program that never called init_op_log) and
 recording, so drift and machine noise hit both sides alike; the ratio of the medians is printed, e.g.
 `4KiB GET file:// oplog on/off: 0.97x`. Two access patterns: one `get` after another (the worst case for
-a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. With `--s3` (or
-S3_BENCH=1) the same runs against a local SeaweedFS S3 server (started and stopped here) when the S3
-store and its test helpers are in the checkout. The CPU line is the calling process's CPU per GET (the
+a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. The same runs against
+a local SeaweedFS S3 server (started and stopped here; `--no-s3` or S3_BENCH=0 skips it). The CPU line is the calling process's CPU per GET (the
 op-log writer runs in a process of its own, on another core).
 
-    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 7] [--s3]
+    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 15] [--no-s3]
 """
 
 from __future__ import annotations
@@ -126,7 +125,8 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=2000)
     ap.add_argument("--passes", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--s3", action="store_true", default=os.environ.get("S3_BENCH") == "1")
+    ap.add_argument("--no-s3", dest="s3", action="store_false", default=os.environ.get("S3_BENCH") != "0",
+                    help="skip the SeaweedFS leg (also S3_BENCH=0)")
     ap.add_argument("--worker", action="store_true")
     ap.add_argument("--pattern", choices=PATTERNS, default="get")
     ap.add_argument("--prefix")
