@@ -3,12 +3,12 @@
 One worker process per access pattern holds one op-log session and alternates timed passes with the
 op-log paused (no observer attached: exactly the path of a program that never called init_op_log) and
 recording, so drift and machine noise hit both sides alike; the ratio of the medians is printed, e.g.
-`4KiB GET file:// oplog on/off: 0.97x`. Two access patterns: one `get` after another (the worst case for
-a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. The same runs against
-a local SeaweedFS S3 server (started and stopped here; `--no-s3` or S3_BENCH=0 skips it). The CPU line is the calling process's CPU per GET (the
-op-log writer runs in a process of its own, on another core).
+`4KiB GET file:// oplog on/off: 0.97x`. Two access patterns: one `get` after another (the worst case
+for a per-operation hook: the cheapest operation there is) and `get_many` with 64 in flight. The same
+runs against a local SeaweedFS S3 server (started and stopped here; `--no-s3` or S3_BENCH=0 skips it).
+The CPU line is the calling process's CPU per GET (the op-log writer runs in a process of its own).
 
-    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 5] [--rounds 15] [--no-s3]
+    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 2] [--rounds 15] [--no-s3]
 """
 
 from __future__ import annotations
