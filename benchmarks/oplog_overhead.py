@@ -8,7 +8,7 @@ for a per-operation hook: the cheapest operation there is) and `get_many` with 6
 runs against a local SeaweedFS S3 server (started and stopped here; `--no-s3` or S3_BENCH=0 skips it).
 The CPU line is the calling process's CPU per GET (the op-log writer runs in a process of its own).
 
-    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 2] [--rounds 15] [--no-s3]
+    uv run python benchmarks/oplog_overhead.py [--objects 2000] [--passes 1] [--rounds 41] [--no-s3]
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def _s3(args: argparse.Namespace) -> None:
         s3dlio.create_bucket(bucket)
         prefix = f"s3://{bucket}/"
         data = os.urandom(SIZE)
+        args.objects = args.s3_objects
         s3dlio.put_many([(f"{prefix}o{i:06d}.bin", data) for i in range(args.objects)])
         compare("s3:// (SeaweedFS)", prefix, args, env)
 
@@ -123,8 +124,9 @@ def _s3(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=2000)
-    ap.add_argument("--passes", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--s3-objects", type=int, default=400, help="objects for the (slower) S3 leg")
+    ap.add_argument("--passes", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--no-s3", dest="s3", action="store_false", default=os.environ.get("S3_BENCH") != "0",
                     help="skip the SeaweedFS leg (also S3_BENCH=0)")
     ap.add_argument("--worker", action="store_true")
