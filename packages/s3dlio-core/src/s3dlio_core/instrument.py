@@ -25,6 +25,8 @@ __all__ = [
     "record",
     "traced_pages",
     "traced_read",
+    "read_done",
+    "read_failed",
 ]
 
 
@@ -47,8 +49,8 @@ Observer = Callable[[OpRecord], None]
 _observers: tuple[Callable[[tuple], None], ...] = ()  # what traced calls
 _registered: list[tuple[Observer, Callable[[tuple], None]]] = []  # (as attached, as called)
 _lock = threading.Lock()
-_time_ns = time.time_ns
-_get_ident = threading.get_ident
+_time_ns = time_ns = time.time_ns
+_get_ident = get_ident = threading.get_ident
 _new = tuple.__new__
 
 
@@ -205,6 +207,24 @@ def traced_read(op: str, uri: str, fn: Callable[..., Any], *args: Any) -> Any:
         except Exception:
             pass
     return result
+
+
+def read_done(op: str, uri: str, data: Any, start: int, ident: int) -> None:
+    """Record a successful read traced inline by a store (`start` = time_ns(), `ident` = get_ident()
+    taken before it); bytes = len(data)."""
+    end = _time_ns()
+    fb = _fb_pop(ident, 0) if _fb else 0
+    rec = (op, uri, len(data), start, fb if fb >= start else 0, end, None, 1, ident)
+    for obs in _observers:
+        try:
+            obs(rec)
+        except Exception:
+            pass
+
+
+def read_failed(op: str, uri: str, start: int, ident: int, e: BaseException) -> None:
+    """Record a failed read traced inline by a store."""
+    record((op, uri, 0, start, _first_byte(ident, start), _time_ns(), f"{type(e).__name__}: {e}", 1, ident))
 
 
 def traced_pages(op: str, uri: str, pages: Iterator[list[Any]]) -> Iterator[list[Any]]:
