@@ -344,3 +344,25 @@ def test_pause_and_resume_leave_a_gap_in_the_same_file(tmp_path: Path) -> None:
         s3dlio.finalize_op_log()
     """)
     assert [r.file.rsplit("/", 1)[1] for r in read_op_log(str(log))] == ["a", "c"]
+
+
+def test_a_dead_writer_never_breaks_or_blocks_the_program(tmp_path: Path) -> None:
+    log = tmp_path / "dead.tsv.zst"
+    for lossless in ("0", "1"):
+        out = run_py(f"""
+            import json, os, signal, time, psutil, s3dlio
+            d = {(tmp_path / 'dead').as_uri()!r}
+            s3dlio.init_op_log({str(log)!r})
+            for w in psutil.Process().children():
+                w.kill()
+                w.wait()
+            for i in range(1000):  # more than the buffer holds: must neither block nor raise
+                s3dlio.put(d + f"/o{{i % 10}}", b"x")
+            time.sleep(0.2)
+            s3dlio.finalize_op_log()
+            st = s3dlio.op_log_stats()
+            print(json.dumps(st))
+        """, env={"S3DLIO_OPLOG_LOSSLESS": lossless, "S3DLIO_OPLOG_BUF": "64"})
+        st = json.loads(out.strip().splitlines()[-1])
+        assert st["writer_failed"] is True and st["writer_error"], st
+        assert st["written"] < 1000 and st["accepted"] + st["rejected_closed"] + st["dropped_full"] == 1000

@@ -151,19 +151,37 @@ class _Session:
         return True
 
     def drain_loop(self) -> None:
+        wake = self.wake
         try:
-            wake = self.wake
             while not self.stop.is_set():
                 if self._drain_once() < self.half:
                     wake.wait(_DRAIN_IDLE_S)
                     wake.clear()
             while self.pending or self.buf:
                 self._drain_once(final=True)
+            return
         except Exception as e:  # the writer died (EPIPE) or the pipe broke
             self.writer_failed = True
             self.writer_stats = {"writer_error": f"{type(e).__name__}: {e}"}
             log.info("op-log writer for %s failed: %s", self.path, e)
-            self.buf.clear()
+        # keep the buffer empty (and the rows counted) until finalize: memory stays bounded
+        self.rejected_closed += self.pending_rows
+        self.pending, self.pending_rows = b"", 0
+        while True:
+            batch = self._take_all()
+            self.rejected_closed += len(batch)
+            if self.stop.is_set():
+                self.rejected_closed += len(self._take_all())
+                return
+            wake.wait(_DRAIN_IDLE_S)
+            wake.clear()
+
+    def _take_all(self) -> list[tuple]:
+        buf = self.buf
+        n = len(buf)
+        batch = buf[:n]
+        del buf[:n]
+        return batch
 
     def accepted_count(self) -> int:
         return self.sent + self.pending_rows + len(self.buf)
