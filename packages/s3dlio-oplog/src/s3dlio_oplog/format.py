@@ -27,7 +27,7 @@ _FB_START = frozenset({"PUT"})
 _FB_END = frozenset({"GET", "GET_RANGE"})
 _NS = 1_000_000_000
 _TS = "%s%09dZ"
-_ROW = "%d\t%d\t%s\t\t%d\t%d\t%s\t%s\t%s\t%s%09dZ\t%s\t%s%09dZ\t%d\n"
+_ROW = "%d\t%s\t%s\t\t%d\t%d\t%s\t%s\t%s\t%s%09dZ\t%s\t%s%09dZ\t%d\n"
 
 
 def _second_prefix(sec: int) -> str:
@@ -86,6 +86,7 @@ class RowFormatter:
         self._sec = -1
         self._prefix = ""
         self._prefixes: dict[int, str] = {}
+        self._threads: dict[int, str] = {}
 
     def _ts(self, ns: int) -> str:
         sec, frac = divmod(ns, _NS)
@@ -164,6 +165,9 @@ class RowFormatter:
         prefixes = self._prefixes
         if len(prefixes) > 64:
             prefixes.clear()
+        threads = self._threads
+        if len(threads) > 4096:
+            threads.clear()
         out = []
         append = out.append
         idx = self.idx
@@ -178,16 +182,23 @@ class RowFormatter:
             ep = prefixes.get(es)
             if ep is None:
                 ep = prefixes[es] = _second_prefix(es)
-            i = uri.find("://")
-            if i < 0:
-                return None
-            path = uri[i + 3:]
-            scheme = uri[:i]
-            if scheme in _LOCAL:
-                endpoint = scheme + "://"
+            th = threads.get(thread)
+            if th is None:
+                th = threads[thread] = str(int(thread))
+            if uri.startswith("file://"):
+                endpoint = "file://"
+                path = uri[7:]
             else:
-                j = path.find("/")
-                endpoint = scheme + "://" + (path if j < 0 else path[:j])
+                i = uri.find("://")
+                if i < 0:
+                    return None
+                path = uri[i + 3:]
+                scheme = uri[:i]
+                if scheme in _LOCAL:
+                    endpoint = scheme + "://"
+                else:
+                    j = path.find("/")
+                    endpoint = scheme + "://" + (path if j < 0 else path[:j])
             if fb:
                 fs, ff = divmod(fb, _NS)
                 first = _TS % (prefixes.get(fs) or _second_prefix(fs), ff)
@@ -197,7 +208,7 @@ class RowFormatter:
                 first = _TS % (sp, sf)
             else:
                 first = ""
-            append(_ROW % (idx, thread, op, n_objects, nbytes, endpoint, path, error or "", sp, sf, first, ep, ef,
+            append(_ROW % (idx, th, op, n_objects, nbytes, endpoint, path, error or "", sp, sf, first, ep, ef,
                            end - start))
             idx += 1
         return "".join(out)
