@@ -66,7 +66,15 @@ def test_summary_counts_bytes_and_latency_percentiles(tmp_path: Path) -> None:
     assert g["count"] == 11 and g["errors"] == 1 and g["bytes"] == 40960
     assert g["p50_ns"] == 600_000 and g["max_ns"] == 1_000_000 and g["min_ns"] == 100_000
     assert s["LIST"]["n_objects"] == 11 and s["PUT"]["bytes"] == 100
+    assert "ttfb_p50_ns" not in g  # no first byte reported: the reads' first_byte is their end
     assert s["TOTAL"]["count"] == 13 and s["TOTAL"]["wall_ns"] == 41 * MS
+
+
+def test_summary_has_ttfb_where_first_bytes_were_reported(tmp_path: Path) -> None:
+    log = tmp_path / "fb.tsv.zst"
+    write_log(log, [("GET", f"s3://b/k{i}", 1, T0, T0 + (i + 1) * MS, T0 + 20 * MS, None, 1, 1) for i in range(10)])
+    g = summarize(read_op_log(str(log)))["GET"]
+    assert g["ttfb_p50_ns"] == 5 * MS and g["ttfb_p99_ns"] == 10 * MS
 
 
 def test_truncated_log_reads_up_to_the_last_complete_frame(tmp_path: Path) -> None:
@@ -163,6 +171,8 @@ def test_cli_show_stats_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert text.splitlines()[0].split()[:3] == ["op", "count", "errors"] and "TOTAL" in text
     assert cli_main(["stats", str(log), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["GET"]["count"] == 11
+    assert cli_main(["stats", str(log), str(log), "--json", "--op", "GET"]) == 0  # several logs, e.g. workers'
+    assert json.loads(capsys.readouterr().out)["GET"]["count"] == 22
     assert cli_main(["show", str(tmp_path / "absent.zst")]) == 1
     assert "absent" in capsys.readouterr().err
     src, dst, rec = tmp_path / "src", tmp_path / "dst", tmp_path / "rec.tsv.zst"

@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 
 from .format import format_ts
-from .reader import read_op_log, summarize
+from .reader import OpLogRecord, read_op_log, summarize
 from .replay import _as_dict, replay
 
 __all__ = ["main"]
@@ -27,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def filters(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("path", help="op-log file (.tsv.zst, .tsv, .csv[.zst])")
+        sp.add_argument("paths", nargs="+", metavar="path",
+                        help="op-log file(s) (.tsv.zst, .tsv, .csv[.zst]); several are read one after another "
+                             "(e.g. a run's log and its workers' <path>.<pid> logs)")
         sp.add_argument("--op", action="append", dest="ops", metavar="OP",
                         help="keep only this op (repeatable; e.g. GET, PUT)")
         sp.add_argument("--since", type=_ts_arg, help="rows starting at or after (RFC 3339 or ns)")
@@ -55,13 +58,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _filtered(a: argparse.Namespace):
+def _filtered(a: argparse.Namespace) -> Iterator[OpLogRecord]:
     errors = True if a.errors else (False if a.ok else None)
-    return read_op_log(a.path, ops=a.ops, start_ns=a.since, end_ns=a.until, errors=errors)
+    for path in a.paths:
+        yield from read_op_log(path, ops=a.ops, start_ns=a.since, end_ns=a.until, errors=errors)
 
 
 def _ms(ns: int) -> str:
     return f"{ns / 1e6:.3f}"
+
+
+def _opt_ms(v: dict, key: str) -> str:
+    return _ms(v[key]) if key in v else "-"
 
 
 def main(argv: list[str]) -> int:
@@ -91,11 +99,12 @@ def main(argv: list[str]) -> int:
                 out.write(json.dumps(s, indent=2) + "\n")
             else:
                 out.write(f"{'op':<10} {'count':>9} {'errors':>7} {'bytes':>14} {'mean_ms':>9} {'p50_ms':>9} "
-                          f"{'p90_ms':>9} {'p99_ms':>9} {'max_ms':>9}\n")
+                          f"{'p90_ms':>9} {'p99_ms':>9} {'max_ms':>9} {'ttfb_p50':>9} {'ttfb_p99':>9}\n")
                 for op, v in s.items():
                     out.write(f"{op:<10} {v['count']:>9} {v['errors']:>7} {v['bytes']:>14} {_ms(v['mean_ns']):>9} "
                               f"{_ms(v['p50_ns']):>9} {_ms(v['p90_ns']):>9} {_ms(v['p99_ns']):>9} "
-                              f"{_ms(v['max_ns']):>9}\n")
+                              f"{_ms(v['max_ns']):>9} {_opt_ms(v, 'ttfb_p50_ns'):>9} "
+                              f"{_opt_ms(v, 'ttfb_p99_ns'):>9}\n")
                 wall = s["TOTAL"]["wall_ns"]
                 if wall:
                     out.write(f"wall {wall / 1e9:.3f}s, {s['TOTAL']['count'] / (wall / 1e9):.1f} ops/s, "

@@ -206,13 +206,15 @@ def percentile(sorted_values: list[int], p: float) -> int:
 
 
 def summarize(records: Iterable[OpLogRecord]) -> dict[str, dict[str, Any]]:
-    """Per op: count, errors, bytes, objects, wall span and latency percentiles (ns), plus 'TOTAL'.
+    """Per op: count, errors, bytes, objects, latency percentiles and, where the store reported a first
+    byte, time-to-first-byte percentiles (ns); plus 'TOTAL' with the wall span.
 
     Latencies are kept per op to compute exact percentiles (8 bytes a row)."""
     from array import array
 
     per: dict[str, dict[str, Any]] = {}
     lat: dict[str, array] = {}
+    ttfb: dict[str, array] = {}
     first_start: int | None = None
     last_end = 0
     for r in records:
@@ -220,12 +222,15 @@ def summarize(records: Iterable[OpLogRecord]) -> dict[str, dict[str, Any]]:
         if s is None:
             s = per[r.op] = {"count": 0, "errors": 0, "bytes": 0, "n_objects": 0}
             lat[r.op] = array("q")
+            ttfb[r.op] = array("q")
         s["count"] += 1
         s["bytes"] += r.bytes
         s["n_objects"] += r.n_objects
         if r.error:
             s["errors"] += 1
         lat[r.op].append(r.duration_ns)
+        if r.first_byte_ns is not None and r.first_byte_ns != r.end_ns and r.first_byte_ns >= r.start_ns:
+            ttfb[r.op].append(r.first_byte_ns - r.start_ns)
         first_start = r.start_ns if first_start is None else min(first_start, r.start_ns)
         last_end = max(last_end, r.end_ns)
     out: dict[str, dict[str, Any]] = {}
@@ -234,6 +239,9 @@ def summarize(records: Iterable[OpLogRecord]) -> dict[str, dict[str, Any]]:
         vals = sorted(lat[op])
         all_lat.extend(vals)
         out[op] = {**per[op], **_latency(vals)}
+        if ttfb[op]:
+            t = sorted(ttfb[op])
+            out[op].update(ttfb_p50_ns=percentile(t, 50), ttfb_p99_ns=percentile(t, 99))
     all_lat.sort()
     total = {
         "count": sum(s["count"] for s in per.values()), "errors": sum(s["errors"] for s in per.values()),
