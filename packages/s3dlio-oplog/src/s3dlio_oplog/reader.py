@@ -229,7 +229,7 @@ def summarize(records: Iterable[OpLogRecord]) -> dict[str, dict[str, Any]]:
         if r.error:
             s["errors"] += 1
         lat[r.op].append(r.duration_ns)
-        if r.first_byte_ns is not None and r.first_byte_ns != r.end_ns and r.first_byte_ns >= r.start_ns:
+        if r.first_byte_ns is not None and r.start_ns < r.first_byte_ns < r.end_ns:  # a reported first byte
             ttfb[r.op].append(r.first_byte_ns - r.start_ns)
         first_start = r.start_ns if first_start is None else min(first_start, r.start_ns)
         last_end = max(last_end, r.end_ns)
