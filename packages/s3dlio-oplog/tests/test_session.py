@@ -126,9 +126,12 @@ def test_many_threads_lossless_every_row_written(tmp_path: Path) -> None:
         s3dlio.init_op_log({str(log)!r})
         d = {(tmp_path / 'mt').as_uri()!r}
         s3dlio.put(d + "/x", b"1234")
+        alive = threading.Barrier(8)  # all eight alive at once: thread ids are never reused
         def work(t):
+            alive.wait()
             for i in range(300):
                 s3dlio.get(d + "/x")
+            alive.wait()
         ts = [threading.Thread(target=work, args=(t,)) for t in range(8)]
         [t.start() for t in ts]; [t.join() for t in ts]
         s3dlio.finalize_op_log()
