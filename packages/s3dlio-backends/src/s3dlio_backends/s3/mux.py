@@ -1,0 +1,309 @@
+"""Many GETs from one thread: `mux_get_many` drives up to `max_in_flight` keep-alive sockets with a
+selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
+
+Each socket carries one request at a time; a response head is parsed from the connection's buffer and the
+body is received straight into the object's BytesView. Objects larger than the range threshold get their
+tail from parallel range requests (RangeFetch) while the socket keeps reading the head part. Anything out
+of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot route here) is
+handed back to the threaded path afterwards, which owns retries and typed errors, so behaviour is the
+same as `get` one by one. A keep-alive socket the server had closed is replaced and the request resent.
+"""
+
+from __future__ import annotations
+
+import selectors
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from s3dlio_core.bytes_view import BytesView
+from s3dlio_core.errors import StorageIOError
+from s3dlio_core.settings import settings
+from s3dlio_core.uri import parse_uri
+
+from ..fanout import pull_map
+from ..http_pool import _MAX_HEAD, HttpConnection, ProtocolError
+from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
+from ..retry import is_retryable_status, sleep_before_retry
+from .xml_codec import parse_error
+
+if TYPE_CHECKING:
+    from .store import S3Store
+
+__all__ = ["mux_get_many"]
+
+
+class _Slot:
+    """One socket and the request it carries."""
+
+    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "resent", "view")
+
+    def __init__(self, conn: HttpConnection) -> None:
+        self.conn = conn
+        self.registered = False
+        self.reset()
+
+    def reset(self) -> None:
+        self.idx = -1
+        self.head: Any = None
+        self.view: BytesView | None = None
+        self.mv: memoryview | None = None
+        self.got = 0
+        self.need = 0
+        self.job: RangeFetch | None = None
+        self.resent = False
+
+
+def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
+    """`[(uri, get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire, one thread."""
+    client = store.client
+    n = len(uris)
+    results: list[Any] = [None] * n
+    fallback: list[tuple[int, BaseException | None]] = []
+    fatal: list[BaseException] = []
+    jobs: list[tuple[int, RangeFetch]] = []
+    queue: deque[int] = deque(range(n))
+    s = settings()
+    extra = {"range": f"bytes=0-{s.range_threshold - 1}"} if s.enable_range_optimization else None
+    home = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
+    sel = selectors.DefaultSelector()
+    slots = [_Slot(home.acquire()) for _ in range(min(max_in_flight, n))]
+    for slot in slots:
+        if slot.conn.sock is not None:
+            slot.conn.sock.setblocking(False)
+    timeout = client.timeout
+
+    def drop(slot: _Slot, err: BaseException | None = None, hand_back: bool = True) -> None:
+        """Give up on the slot's socket; its request goes to the threaded path (`err`: the failure that
+        used up this attempt, None if no attempt was used) unless `hand_back` is False."""
+        if slot.registered:
+            sel.unregister(slot.conn.sock)
+            slot.registered = False
+        slot.conn.close()
+        if slot.job is not None:
+            slot.job.cancel()
+            try:
+                slot.job.wait()
+            except BaseException:
+                pass
+        if slot.idx >= 0 and hand_back:
+            fallback.append((slot.idx, err))
+        slot.reset()
+        slot.conn = home.fresh()
+
+    def send(slot: _Slot, i: int) -> bool:
+        """Send request `i` on the slot's socket; False if it must go to the threaded path."""
+        try:
+            u = parse_uri(uris[i])
+            pool, head = client.signed_get(u.bucket, u.key, extra)
+        except Exception:
+            return False
+        if pool is not home or u.scheme != "s3":
+            return False
+        conn = slot.conn
+        for _attempt in range(2):
+            try:
+                if conn.sock is None:
+                    conn.connect()
+                    conn.sock.setblocking(False)
+                if not slot.registered:
+                    sel.register(conn.sock, selectors.EVENT_READ, slot)
+                    slot.registered = True
+                sent = conn.sock.send(head)
+                if sent == len(head):
+                    slot.idx = i
+                    return True
+            except OSError:
+                pass
+            if slot.registered:
+                sel.unregister(conn.sock)
+                slot.registered = False
+            conn.close()
+            slot.conn = conn = home.fresh()
+        return False
+
+    def start_next(slot: _Slot) -> None:
+        while queue and not fatal:
+            i = queue.popleft()
+            if send(slot, i):
+                return
+            fallback.append((i, None))
+        if slot.registered:  # nothing left for this socket
+            sel.unregister(slot.conn.sock)
+            slot.registered = False
+
+    def on_readable(slot: _Slot) -> None:
+        conn = slot.conn
+        if slot.head is None:
+            if conn.start == conn.end:
+                conn.start = conn.end = 0
+            elif conn.end == len(conn.buf):
+                k = conn.end - conn.start
+                conn.buf[:k] = conn.buf[conn.start:conn.end]
+                conn.start, conn.end = 0, k
+            try:
+                k = conn.sock.recv_into(conn.mv[conn.end:])
+            except BlockingIOError:
+                return
+            except OSError:
+                k = -1
+            if k <= 0:
+                if conn.start == conn.end and conn.used > 0 and not slot.resent:
+                    i = slot.idx  # a keep-alive socket the server had closed: resend on a fresh one
+                    slot.idx = -1
+                    drop(slot)
+                    slot.resent = True
+                    queue.appendleft(i)
+                    start_next(slot)
+                else:
+                    drop(slot, lost(slot.idx))
+                    start_next(slot)
+                return
+            conn.end += k
+            while True:
+                at = conn.buf.find(b"\r\n\r\n", conn.start, conn.end)
+                if at < 0:
+                    if conn.end - conn.start > _MAX_HEAD:
+                        drop(slot)
+                        start_next(slot)
+                    return
+                try:
+                    head = conn.take_head(at)
+                except ProtocolError:
+                    drop(slot)
+                    start_next(slot)
+                    return
+                if head is not None:
+                    break
+            cl = head.get("content-length")
+            if not (200 <= head.status < 300) or cl is None:
+                on_error(slot, head, cl)
+                start_next(slot)
+                return
+            body = int(cl)
+            total = body
+            cr = head.get("content-range")
+            if head.status == 206 and cr:
+                t = cr.rpartition("/")[2]
+                total = int(t) if t.isdigit() else body
+            view = BytesView.allocate(total)
+            mv = memoryview(view)
+            if total > body:
+                u = parse_uri(uris[slot.idx])
+                etag = head.get("etag")
+                slot.job = RangeFetch(lambda off, dst, u=u, etag=etag: store._fetch_range_into(u, off, dst, etag),
+                                      mv, 0, plan_chunks(body, total, chunk_size_for(total)),
+                                      concurrency_for(total))
+            slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
+            avail = conn.end - conn.start
+            if avail:
+                k = avail if avail < body else body
+                slot.mv[:k] = conn.mv[conn.start:conn.start + k]
+                conn.start += k
+                slot.got = k
+        else:
+            try:
+                k = conn.sock.recv_into(slot.mv[slot.got:])  # type: ignore[index]
+            except BlockingIOError:
+                return
+            except OSError:
+                k = 0
+            if k == 0:
+                drop(slot, lost(slot.idx))
+                start_next(slot)
+                return
+            slot.got += k
+        if slot.got < slot.need:
+            return
+        # one object complete
+        results[slot.idx] = (uris[slot.idx], slot.view)
+        if slot.job is not None:
+            jobs.append((slot.idx, slot.job))
+        conn.used += 1
+        reusable = conn.reusable and conn.start == conn.end
+        slot.reset()
+        if not reusable:
+            if slot.registered:
+                sel.unregister(conn.sock)
+                slot.registered = False
+            conn.close()
+            slot.conn = home.fresh()
+        start_next(slot)
+
+    def lost(i: int) -> StorageIOError:
+        return StorageIOError(f"S3 GET for {uris[i]} failed: the connection broke during the response", uris[i])
+
+    def on_error(slot: _Slot, head: Any, cl: str | None) -> None:
+        """A non-2xx answer: retryable ones go back with the attempt counted, others fail the batch."""
+        status = head.status
+        if status == 416 or 200 <= status < 300:  # an empty object, or no Content-Length
+            drop(slot)
+            return
+        conn = slot.conn
+        body = b""
+        if cl is not None and conn.end - conn.start >= int(cl):
+            body = bytes(conn.buf[conn.start:conn.start + int(cl)])
+        code, message = parse_error(body)
+        err = client.error("GET", uris[slot.idx], status, code, message)
+        if code in ("ExpiredToken", "TokenRefreshRequired", "RequestExpired"):
+            client.credentials.invalidate()
+            drop(slot)
+        elif is_retryable_status(status):
+            drop(slot, err)
+        else:
+            fatal.append(err)
+            queue.clear()
+            drop(slot, hand_back=False)
+
+    try:
+        for slot in slots:
+            start_next(slot)
+        while any(sl.registered for sl in slots):
+            events = sel.select(timeout)
+            if not events:  # nothing moved for a whole operation timeout
+                for slot in slots:
+                    if slot.registered:
+                        drop(slot, StorageIOError(f"S3 GET for {uris[slot.idx]} timed out after {timeout}s",
+                                                  uris[slot.idx]) if slot.idx >= 0 else None)
+                break
+            for key, _ in events:
+                on_readable(key.data)
+    except BaseException:
+        for slot in slots:
+            if slot.idx >= 0 or slot.job is not None:
+                drop(slot)
+        raise
+    finally:
+        for slot in slots:
+            if slot.registered:
+                sel.unregister(slot.conn.sock)
+                slot.registered = False
+            conn = slot.conn
+            if conn.sock is not None and slot.idx < 0 and conn.start == conn.end:
+                conn.sock.setblocking(True)
+                home.release(conn)
+            else:
+                conn.close()
+        sel.close()
+    for _i, job in jobs:
+        try:
+            job.wait()
+        except BaseException as e:  # range parts already had their retries
+            fatal.append(e)
+    if fatal:
+        raise fatal[0]
+    if fallback:
+        fallback.sort(key=lambda t: t[0])
+        retried = [err for _, err in fallback if err is not None]
+        if retried:
+            if settings().max_retry_attempts <= 1:
+                raise retried[0]
+            sleep_before_retry(1)
+
+        def one(item: tuple[int, BaseException | None]) -> BytesView:
+            i, err = item
+            return store._get(parse_uri(uris[i]), first_attempt=1 if err is None else 2)
+
+        for (i, _), v in zip(fallback, pull_map(one, fallback, max_in_flight), strict=True):
+            results[i] = (uris[i], v)
+    return results
