@@ -2,7 +2,8 @@
 selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
 
 Each socket carries one request at a time; a response head is parsed from the connection's buffer and the
-body is received straight into the object's BytesView. Objects larger than the range threshold get their
+body is received straight into the object's BytesView. The first body of THREADED_BODY bytes or more
+sends the rest of the batch to the threaded path (large bodies are cheaper as one blocking read each). Objects larger than the range threshold get their
 tail from parallel range requests (RangeFetch) while the socket keeps reading the head part. Anything out
 of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot route here) is
 handed back to the threaded path afterwards, which owns retries and typed errors, so behaviour is the
@@ -30,7 +31,9 @@ from .xml_codec import parse_error
 if TYPE_CHECKING:
     from .store import S3Store
 
-__all__ = ["mux_get_many"]
+__all__ = ["mux_get_many", "THREADED_BODY"]
+
+THREADED_BODY = 256 * 1024  # a body this large switches the rest of a batch to one thread per request
 
 
 class _Slot:
@@ -194,6 +197,11 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 slot.job = RangeFetch(lambda off, dst, u=u, etag=etag: store._fetch_range_into(u, off, dst, etag),
                                       mv, 0, plan_chunks(body, total, chunk_size_for(total)),
                                       concurrency_for(total))
+            if body >= THREADED_BODY and queue:
+                # large objects: one blocking MSG_WAITALL read per body on a thread beats many
+                # readiness events here; the rest of the batch goes to the threaded path
+                fallback.extend((i, None) for i in queue)
+                queue.clear()
             slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
             avail = conn.end - conn.start
             if avail:
