@@ -2,8 +2,9 @@
 selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
 
 Each socket carries one request at a time; a response head is parsed from the connection's buffer and the
-body is received straight into the object's BytesView. The first body of THREADED_BODY bytes or more
-sends the rest of the batch to the threaded path (large bodies are cheaper as one blocking read each). Objects larger than the range threshold get their
+body is received straight into the object's BytesView. A body of THREADED_BODY bytes or more is finished
+by a blocking read on a worker thread, and sends the rest of the batch to the threaded path (large bodies
+are cheaper as one blocking MSG_WAITALL read each). Objects larger than the range threshold get their
 tail from parallel range requests (RangeFetch) while the socket keeps reading the head part. Anything out
 of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot route here) is
 handed back to the threaded path afterwards, which owns retries and typed errors, so behaviour is the
@@ -15,9 +16,11 @@ from __future__ import annotations
 import selectors
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from s3dlio_core.bytes_view import BytesView
+from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import StorageIOError
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import parse_uri
@@ -57,6 +60,16 @@ class _Slot:
         self.resent = False
 
 
+def _finish_body(conn: HttpConnection, rest: memoryview, pool: Any) -> None:
+    """Receive the rest of a body (blocking, MSG_WAITALL) and give the socket back to its pool."""
+    try:
+        conn.read_into(rest)
+    except BaseException:
+        conn.close()
+        raise
+    pool.release(conn)
+
+
 def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
     """`[(uri, get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire, one thread."""
     client = store.client
@@ -64,6 +77,7 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
     results: list[Any] = [None] * n
     fallback: list[tuple[int, BaseException | None]] = []
     fatal: list[BaseException] = []
+    detached: list[tuple[int, Future, Any, RangeFetch | None]] = []
     jobs: list[tuple[int, RangeFetch]] = []
     queue: deque[int] = deque(range(n))
     s = settings()
@@ -197,11 +211,6 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 slot.job = RangeFetch(lambda off, dst, u=u, etag=etag: store._fetch_range_into(u, off, dst, etag),
                                       mv, 0, plan_chunks(body, total, chunk_size_for(total)),
                                       concurrency_for(total))
-            if body >= THREADED_BODY and queue:
-                # large objects: one blocking MSG_WAITALL read per body on a thread beats many
-                # readiness events here; the rest of the batch goes to the threaded path
-                fallback.extend((i, None) for i in queue)
-                queue.clear()
             slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
             avail = conn.end - conn.start
             if avail:
@@ -209,6 +218,14 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 slot.mv[:k] = conn.mv[conn.start:conn.start + k]
                 conn.start += k
                 slot.got = k
+            if body - slot.got >= THREADED_BODY:
+                # large bodies: one blocking MSG_WAITALL read each, on a thread, beats many readiness
+                # events here; the rest of the batch goes to the threaded path as well
+                fallback.extend((i, None) for i in queue)
+                queue.clear()
+                detach(slot)
+                start_next(slot)
+                return
         else:
             try:
                 k = conn.sock.recv_into(slot.mv[slot.got:])  # type: ignore[index]
@@ -237,6 +254,18 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             conn.close()
             slot.conn = home.fresh()
         start_next(slot)
+
+    def detach(slot: _Slot) -> None:
+        """Finish the slot's body with a blocking read on a worker thread; the slot gets a new socket."""
+        conn = slot.conn
+        sel.unregister(conn.sock)
+        slot.registered = False
+        conn.sock.setblocking(True)
+        rest = slot.mv[slot.got:]  # type: ignore[index]
+        fut = shared_executor("parts").submit(_finish_body, conn, rest, home)
+        detached.append((slot.idx, fut, slot.view, slot.job))
+        slot.reset()
+        slot.conn = home.fresh()
 
     def lost(i: int) -> StorageIOError:
         return StorageIOError(f"S3 GET for {uris[i]} failed: the connection broke during the response", uris[i])
@@ -280,6 +309,13 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
         for slot in slots:
             if slot.idx >= 0 or slot.job is not None:
                 drop(slot)
+        for _, fut, _, job in detached:
+            if job is not None:
+                job.cancel()
+            try:
+                fut.result()
+            except BaseException:
+                pass
         raise
     finally:
         for slot in slots:
@@ -293,6 +329,20 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             else:
                 conn.close()
         sel.close()
+    for i, fut, view, job in detached:
+        try:
+            fut.result()
+            results[i] = (uris[i], view)
+            if job is not None:
+                jobs.append((i, job))
+        except Exception:
+            if job is not None:
+                job.cancel()
+                try:
+                    job.wait()
+                except BaseException:
+                    pass
+            fallback.append((i, lost(i)))
     for _i, job in jobs:
         try:
             job.wait()
