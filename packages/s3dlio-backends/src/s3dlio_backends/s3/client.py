@@ -215,6 +215,9 @@ class S3Client:
             return PermissionDeniedError(text + " — access denied", uri)
         if code == "InvalidBucketName":
             return InvalidUriError(text, uri)
+        if status == 301 or code in ("PermanentRedirect", "AuthorizationHeaderMalformed"):
+            text += (f" — the bucket may live in another region than {self.endpoint.region!r}; "
+                     "set AWS_REGION")
         return S3RequestError(text, uri, status, code)
 
     # ---- small helpers for control-plane calls ----
