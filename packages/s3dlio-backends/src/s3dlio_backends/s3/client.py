@@ -117,18 +117,25 @@ class S3Client:
             payload_hash = UNSIGNED_PAYLOAD if body is None else self.payload_hash(body)
         attempts = settings().max_retry_attempts
         attempt = first_attempt
+        # plain object GETs (the data path) are signed and encoded in one pass
+        fast_get = (method == "GET" and not q and body is None and payload_hash == UNSIGNED_PAYLOAD
+                    and (not headers or headers.keys() == {"range"}))
+        rng = headers.get("range") if headers else None
         stale = 0
         expired_retry = True
         while True:
             creds = self.credentials.get()
-            h = {"host": host}
-            if headers:
-                h.update(headers)
-            if body is not None:
-                h["content-length"] = str(len(body))
-            self.signer.sign(method, path, q, h, payload_hash, creds.access_key, creds.secret_key,
-                             creds.token)
-            head = _encode_head(method, target, h)
+            if fast_get:
+                head = self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key, creds.token)
+            else:
+                h = {"host": host}
+                if headers:
+                    h.update(headers)
+                if body is not None:
+                    h["content-length"] = str(len(body))
+                self.signer.sign(method, path, q, h, payload_hash, creds.access_key, creds.secret_key,
+                                 creds.token)
+                head = _encode_head(method, target, h)
             conn = pool.acquire()
             try:
                 conn.send(head, body)
@@ -181,13 +188,12 @@ class S3Client:
                 continue
             raise self.error(op, uri, status, code, message, method)
 
-    def signed_get(self, bucket: str, key: str, headers: dict[str, str] | None) -> tuple[ConnectionPool, bytes]:
-        """(pool, request head) of a signed GET of one object (for callers that drive sockets themselves)."""
+    def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
+        """(pool, request head) of a signed GET of one object, optionally with a Range header value
+        (for callers that drive sockets themselves)."""
         pool, host, path = self.route(bucket, key)
         creds = self.credentials.get()
-        h = {"host": host, **headers} if headers else {"host": host}
-        self.signer.sign("GET", path, "", h, UNSIGNED_PAYLOAD, creds.access_key, creds.secret_key, creds.token)
-        return pool, _encode_head("GET", path, h)
+        return pool, self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key, creds.token)
 
     def _redact(self, text: str) -> str:
         c = self.credentials._frozen

@@ -83,7 +83,9 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
     jobs: list[tuple[int, RangeFetch]] = []
     queue: deque[int] = deque(range(n))
     s = settings()
-    extra = {"range": f"bytes=0-{s.range_threshold - 1}"} if s.enable_range_optimization else None
+    rng = f"bytes=0-{s.range_threshold - 1}" if s.enable_range_optimization else None
+    ep = store._uri_endpoint
+    prefix = f"s3://{ep}/" if ep else "s3://"
     home = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
     sel = selectors.DefaultSelector()
     slots = [_Slot(home.acquire()) for _ in range(min(max_in_flight, n))]
@@ -112,12 +114,22 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
 
     def send(slot: _Slot, i: int) -> bool:
         """Send request `i` on the slot's socket; False if it must go to the threaded path."""
+        uri = uris[i]
         try:
-            u = parse_uri(uris[i])
-            pool, head = client.signed_get(u.bucket, u.key, extra)
+            bucket = ""
+            if uri.startswith(prefix):  # the common shape, split without a full parse
+                bucket, sep, key = uri[len(prefix):].partition("/")
+                if not sep or (not ep and (":" in bucket or bucket.startswith("["))):
+                    bucket = ""
+            if not bucket:
+                u = parse_uri(uri)
+                if u.scheme != "s3":
+                    return False
+                bucket, key = u.bucket, u.key
+            pool, head = client.signed_get(bucket, key, rng)
         except Exception:
             return False
-        if pool is not home or u.scheme != "s3":
+        if pool is not home:
             return False
         conn = slot.conn
         for _attempt in range(2):
