@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from urllib.parse import quote
 
@@ -39,8 +40,13 @@ def amz_dates(now: float | None = None) -> tuple[str, str]:
     return c[1], c[2]
 
 
+_PATH_SAFE = re.compile(r"[A-Za-z0-9_.\-~/]*")
+
+
 def quote_path(key: str) -> str:
     """Percent-encode an S3 key for the URL path and the canonical URI ('/' and '~' stay as is)."""
+    if _PATH_SAFE.fullmatch(key):  # nothing to encode (the usual dataset key)
+        return key
     return quote(key, safe="/~")
 
 
