@@ -62,3 +62,24 @@ def test_retry_policy() -> None:
         d = backoff_delay(attempt)
         assert 0 <= d <= min(20.0, 0.05 * 2 ** (attempt - 1))
     assert backoff_delay(1, throttled=True) <= 0.5
+
+
+def test_missing_credentials_is_a_clear_typed_error(clean_env: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import s3dlio
+    from s3dlio_core.registry import clear_store_cache
+
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+              "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        clean_env.delenv(k, raising=False)
+    clean_env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clean_env.setenv("AWS_CONFIG_FILE", f"{tmp_path}/no-config")
+    clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{tmp_path}/no-credentials")
+    clean_env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: credentials come first
+    clear_store_cache()
+    try:
+        with pytest.raises(s3dlio.PermissionDeniedError, match="Missing AWS credentials"):
+            s3dlio.get("s3://bucket/key")
+        assert s3dlio.exists("s3://bucket/key") is False
+    finally:
+        clear_store_cache()
