@@ -354,3 +354,26 @@ def test_get_many_counts_attempts_like_get(s3_fault_proxy: Any, tuned: Any) -> N
     with pytest.raises(s3dlio.S3dlioError, match="InternalError"):
         s3dlio.get_many(uris, max_in_flight=2)
     assert len(s3_fault_proxy.requests) == 2  # one attempt each, nothing retried
+
+
+def test_get_many_reports_each_object_to_observers(s3_prefix: str, tuned: Any) -> None:
+    from s3dlio_core import instrument
+
+    tuned(range_threshold=1 * MiB, range_chunk_size=1 * MiB)
+    items = [(s3_prefix + f"obs-{i}", os.urandom(n)) for i, n in enumerate([10, 2 * MiB + 1, 0, 300_000])]
+    s3dlio.put_many(items)
+    seen: list[Any] = []
+    instrument.add_observer(seen.append)
+    try:
+        got = s3dlio.get_many([u for u, _ in items], max_in_flight=4)
+        with pytest.raises(s3dlio.ObjectNotFoundError):
+            s3dlio.get_many([items[0][0], s3_prefix + "obs-missing"], max_in_flight=2)
+    finally:
+        instrument.remove_observer(seen.append)
+    assert [bytes(v) for _, v in got] == [d for _, d in items]
+    gets = [r for r in seen if r.op == "GET"]
+    by_uri = {r.uri: r for r in gets if r.error is None}
+    for uri, data in items:
+        r = by_uri[uri]
+        assert r.bytes == len(data) and r.start_ns <= r.end_ns
+    assert any(r.error and "obs-missing" in r.uri for r in gets)

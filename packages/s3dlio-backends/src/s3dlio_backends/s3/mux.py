@@ -1,25 +1,32 @@
 """Many GETs from one thread: `mux_get_many` drives up to `max_in_flight` keep-alive sockets with a
 selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
 
-Each socket carries one request at a time; a response head is parsed from the connection's buffer and the
-body is received straight into the object's BytesView. Requests start with a small window that
-grows with each small object completed (slow start); a body of THREADED_BODY bytes or more is finished by
-a blocking read on a worker thread and sends the rest of the batch to the threaded path (large bodies are
-cheaper as one blocking MSG_WAITALL read each, measured: ~1.5x for 16 MiB objects). Objects larger than the range threshold get their
-tail from parallel range requests (RangeFetch) while the socket keeps reading the head part. Anything out
-of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot route here) is
-handed back to the threaded path afterwards, which owns retries and typed errors, so behaviour is the
-same as `get` one by one. A keep-alive socket the server had closed is replaced and the request resent.
+* Each socket carries one request at a time; the response head is parsed from the connection's buffer and
+  the body is received straight into the object's BytesView.
+* Requests start with a small window that grows with each small object completed (slow start). A body of
+  THREADED_BODY bytes or more is finished by a blocking read on a worker thread and sends the rest of the
+  batch to the threaded path: large bodies are cheaper as one blocking MSG_WAITALL read each (measured
+  ~1.5x for 16 MiB objects).
+* Objects larger than the range threshold get their tail from parallel range requests (RangeFetch) while
+  the socket reads the first part.
+* Anything out of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot
+  route here) is handed to the threaded path afterwards, which owns retries (with the attempt already
+  made counted) and typed errors, so behaviour is that of `get` one by one. A keep-alive socket the server
+  had closed is replaced and the request resent.
+* Attached observers (op-log, statistics) get one record per object.
 """
 
 from __future__ import annotations
 
 import selectors
+import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from s3dlio_core import instrument as _ins
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import StorageIOError
@@ -44,7 +51,7 @@ INITIAL_WINDOW = 4  # requests on the wire at first; each small object that comp
 class _Slot:
     """One socket and the request it carries."""
 
-    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "resent", "view")
+    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "resent", "t0", "t1", "view")
 
     def __init__(self, conn: HttpConnection) -> None:
         self.conn = conn
@@ -60,6 +67,8 @@ class _Slot:
         self.need = 0
         self.job: RangeFetch | None = None
         self.resent = False
+        self.t0 = 0  # request sent (time.time_ns), for observers
+        self.t1 = 0  # response head received
 
 
 def _finish_body(conn: HttpConnection, rest: memoryview, pool: Any) -> None:
@@ -93,6 +102,8 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
         if slot.conn.sock is not None:
             slot.conn.sock.setblocking(False)
     timeout = client.timeout
+    tracing = bool(_ins.ACTIVE)
+    times: dict[int, tuple[int, int]] = {}
 
     def drop(slot: _Slot, err: BaseException | None = None, hand_back: bool = True) -> None:
         """Give up on the slot's socket; its request goes to the threaded path (`err`: the failure that
@@ -143,6 +154,8 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 sent = conn.sock.send(head)
                 if sent == len(head):
                     slot.idx = i
+                    if tracing:
+                        slot.t0 = time.time_ns()
                     return True
             except OSError:
                 pass
@@ -211,6 +224,8 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 on_error(slot, head, cl)
                 start_next(slot)
                 return
+            if tracing:
+                slot.t1 = time.time_ns()
             body = int(cl)
             total = body
             cr = head.get("content-range")
@@ -258,6 +273,9 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
         results[slot.idx] = (uris[slot.idx], slot.view)
         if slot.job is not None:
             jobs.append((slot.idx, slot.job))
+            times[slot.idx] = (slot.t0, slot.t1)
+        elif tracing:
+            record(slot.idx, slot.t0, slot.t1, slot.need)
         conn.used += 1
         reusable = conn.reusable and conn.start == conn.end
         slot.reset()
@@ -280,6 +298,7 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
         rest = slot.mv[slot.got:]  # type: ignore[index]
         fut = shared_executor("parts").submit(_finish_body, conn, rest, home)
         detached.append((slot.idx, fut, slot.view, slot.job))
+        times[slot.idx] = (slot.t0, slot.t1)
         slot.reset()
         slot.conn = home.fresh()
 
@@ -305,8 +324,16 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             drop(slot, err)
         else:
             fatal.append(err)
+            if tracing:
+                record(slot.idx, slot.t0, slot.t1, 0, err)
             queue.clear()
             drop(slot, hand_back=False)
+
+    def record(i: int, t0: int, t1: int, nbytes: int, err: BaseException | None = None) -> None:
+        """One op record per object for attached observers (the op-log, statistics)."""
+        _ins.record(_ins.OpRecord("GET", uris[i], nbytes, t0, t1, time.time_ns(),
+                                  None if err is None else f"{type(err).__name__}: {err}",
+                                  thread_id=threading.get_ident()))
 
     window = [min(len(slots), INITIAL_WINDOW)]
     idle = slots[window[0]:][::-1]
@@ -362,6 +389,8 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
             results[i] = (uris[i], view)
             if job is not None:
                 jobs.append((i, job))
+            elif tracing:
+                record(i, *times[i], len(view))
         except Exception:
             if job is not None:
                 job.cancel()
@@ -370,11 +399,15 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 except BaseException:
                     pass
             fallback.append((i, lost(i)))
-    for _i, job in jobs:
+    for i, job in jobs:
         try:
             job.wait()
+            if tracing:
+                record(i, *times[i], len(results[i][1]))
         except BaseException as e:  # range parts already had their retries
             fatal.append(e)
+            if tracing:
+                record(i, *times[i], 0, e)
     if fatal:
         raise fatal[0]
     if fallback:
@@ -387,7 +420,11 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
 
         def one(item: tuple[int, BaseException | None]) -> BytesView:
             i, err = item
-            return store._get(parse_uri(uris[i]), first_attempt=1 if err is None else 2)
+            u = parse_uri(uris[i])
+            first = 1 if err is None else 2
+            if tracing:
+                return _ins.traced("GET", uris[i], store._get, u, first_attempt=first)
+            return store._get(u, first_attempt=first)
 
         for (i, _), v in zip(fallback, pull_map(one, fallback, max_in_flight), strict=True):
             results[i] = (uris[i], v)

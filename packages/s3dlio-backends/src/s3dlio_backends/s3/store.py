@@ -409,10 +409,9 @@ class S3Store(BucketStore):
     # ---- bulk (pull-based fan-out: no Future per object) ----
     def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
         """Fetch every URI, at most `max_in_flight` at once, `(uri, data)` in input order. On plain http
-        one thread multiplexes the sockets (mux.py); with TLS or an observer attached, a thread per
-        request in flight."""
+        one thread multiplexes the sockets (mux.py); with TLS, a thread per request in flight."""
         validate_max_in_flight(max_in_flight)
-        if len(uris) > 1 and not _ACTIVE and self.client.endpoint.scheme == "http":
+        if len(uris) > 1 and self.client.endpoint.scheme == "http":
             return mux_get_many(self, uris, max_in_flight)
         get = self.get
         return pull_map(lambda x: (x, get(x)), uris, max_in_flight)
