@@ -155,6 +155,10 @@ class HttpConnection:
         self.start = self.end = 0
         self.reusable = True
 
+    def __del__(self) -> None:  # a dropped pool's idle sockets close quietly (a forked child's copy too)
+        if getattr(self, "sock", None) is not None:
+            self.close()
+
     def close(self) -> None:
         s = self.sock
         self.sock = None
