@@ -3,7 +3,7 @@
 when_required), measured in the same run.
 
 Cases: 4 KiB objects with 64 in flight (get_many), 1 MiB and 16 MiB objects (get_many, 64 in flight).
-Usage: uv run python benchmarks/s3_get.py [--rounds 3]
+Usage: uv run python benchmarks/s3_get.py [--rounds 5]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ print(json.dumps(dt))
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     with procs.running_seaweedfs() as server:
         env = procs.s3_env(server.endpoint)

@@ -62,3 +62,61 @@ def test_retry_policy() -> None:
         d = backoff_delay(attempt)
         assert 0 <= d <= min(20.0, 0.05 * 2 ** (attempt - 1))
     assert backoff_delay(1, throttled=True) <= 0.5
+
+
+def test_missing_credentials_is_a_clear_typed_error(clean_env: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import s3dlio
+    from s3dlio_core.registry import clear_store_cache
+
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+              "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        clean_env.delenv(k, raising=False)
+    clean_env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    clean_env.setenv("AWS_CONFIG_FILE", f"{tmp_path}/no-config")
+    clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", f"{tmp_path}/no-credentials")
+    clean_env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: credentials come first
+    clear_store_cache()
+    try:
+        with pytest.raises(s3dlio.PermissionDeniedError, match="Missing AWS credentials"):
+            s3dlio.get("s3://bucket/key")
+        assert s3dlio.exists("s3://bucket/key") is False
+    finally:
+        clear_store_cache()
+
+
+def test_refreshable_credentials_are_refreshed(clean_env: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """A credential_process profile whose keys expire soon: botocore refreshes them, and the frozen copy
+    we sign with follows (each call of the process hands out a new key)."""
+    import pathlib
+    import sys
+
+    from s3dlio_backends.s3.config import CredentialSource
+
+    d = pathlib.Path(str(tmp_path))
+    counter = d / "count"
+    script = d / "creds.py"
+    script.write_text(
+        "import datetime, json, pathlib\n"
+        f"p = pathlib.Path({str(counter)!r})\n"
+        "n = int(p.read_text()) + 1 if p.exists() else 1\n"
+        "p.write_text(str(n))\n"
+        "exp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)\n"
+        "print(json.dumps({'Version': 1, 'AccessKeyId': f'AKIAROTATE{n:04d}', 'SecretAccessKey': f'secret{n}',\n"
+        "                  'SessionToken': f'token{n}', 'Expiration': exp.strftime('%Y-%m-%dT%H:%M:%SZ')}))\n")
+    config = d / "config"
+    config.write_text(f"[profile rotating]\ncredential_process = {sys.executable} {script}\n")
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        clean_env.delenv(k, raising=False)
+    clean_env.setenv("AWS_CONFIG_FILE", str(config))
+    clean_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(d / "none"))
+    clean_env.setenv("AWS_PROFILE", "rotating")
+    clean_env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    src = CredentialSource()
+    first = src.get()
+    assert first.access_key.startswith("AKIAROTATE") and first.token and first.token.startswith("token")
+    assert src.get() is first  # within the re-check interval the frozen copy is reused
+    clean_env.setattr(CredentialSource, "RECHECK_S", 0.0)
+    second = src.get()  # expiring within botocore's mandatory window: refreshed
+    assert second.access_key != first.access_key and second.secret_key != first.secret_key
+    assert "AKIAROTATE" not in repr(src) and "secret" not in repr(second)

@@ -301,3 +301,79 @@ def test_https_endpoint_with_a_ca_bundle(tls_server: Any, monkeypatch: pytest.Mo
             s3dlio.get(bucket + "/k.bin")
     finally:
         clear_store_cache()
+
+
+# ---------------------------------------------------------------- get_many's single-thread multiplexer
+def test_get_many_mixed_sizes_in_order(s3_fault_proxy: Any, tuned: Any) -> None:
+    tuned(range_threshold=1 * MiB, range_chunk_size=1 * MiB)
+    sizes = [0, 1, 4096, 3 * MiB + 5, 100, 0, 2 * MiB]
+    items = [(_via(s3_fault_proxy, f"mux/{uuid.uuid4().hex}-{i}"), os.urandom(n)) for i, n in enumerate(sizes)]
+    s3dlio.put_many(items)
+    uris = [u for u, _ in items] * 3
+    s3_fault_proxy.reset()
+    got = s3dlio.get_many(uris, max_in_flight=4)
+    assert [u for u, _ in got] == uris
+    assert [bytes(v) for _, v in got] == [d for _, d in items] * 3
+    assert all(isinstance(v, s3dlio.BytesView) for _, v in got)
+    assert all(r.startswith("GET ") for r in s3_fault_proxy.requests)
+
+
+def test_get_many_survives_faults_and_raises_typed_errors(s3_fault_proxy: Any) -> None:
+    items = [(_via(s3_fault_proxy, f"muxf/{uuid.uuid4().hex}-{i}"), f"v{i}".encode() * 50) for i in range(20)]
+    s3dlio.put_many(items)
+    uris = [u for u, _ in items]
+    s3dlio.get_many(uris, max_in_flight=4)  # warm keep-alive sockets
+    s3_fault_proxy.reset(["pass", "503", "reset", "pass", "500", "reset", "503"])
+    got = s3dlio.get_many(uris, max_in_flight=4)
+    assert [bytes(v) for _, v in got] == [d for _, d in items]
+    missing = _via(s3_fault_proxy, f"muxf/missing-{uuid.uuid4().hex}")
+    with pytest.raises(s3dlio.ObjectNotFoundError) as ei:
+        s3dlio.get_many([*uris[:5], missing, *uris[5:]], max_in_flight=4)
+    assert ei.value.uri == missing
+    s3_fault_proxy.reset(["403"])
+    with pytest.raises(s3dlio.PermissionDeniedError):
+        s3dlio.get_many(uris[:3], max_in_flight=2)
+
+
+def test_get_many_without_range_optimization(s3_prefix: str, tuned: Any) -> None:
+    tuned(enable_range_optimization=False)
+    items = [(s3_prefix + f"plain-{i}", os.urandom(i * 1000)) for i in range(10)]
+    s3dlio.put_many(items)
+    assert [bytes(v) for _, v in s3dlio.get_many([u for u, _ in items], 3)] == [d for _, d in items]
+
+
+def test_get_many_counts_attempts_like_get(s3_fault_proxy: Any, tuned: Any) -> None:
+    uris = [_via(s3_fault_proxy, f"muxa/{uuid.uuid4().hex}-{i}") for i in range(2)]
+    s3dlio.put_many([(u, b"x") for u in uris])
+    s3_fault_proxy.reset(["503"] * 10)
+    with pytest.raises(s3dlio.S3dlioError, match="SlowDown"):
+        s3dlio.get_many(uris, max_in_flight=1)
+    assert len(s3_fault_proxy.requests) == 4  # 1 + 1 multiplexed, then uri 0's 2nd and 3rd attempts
+    tuned(max_retry_attempts=1)
+    s3_fault_proxy.reset(["500"] * 10)
+    with pytest.raises(s3dlio.S3dlioError, match="InternalError"):
+        s3dlio.get_many(uris, max_in_flight=2)
+    assert len(s3_fault_proxy.requests) == 2  # one attempt each, nothing retried
+
+
+def test_get_many_reports_each_object_to_observers(s3_prefix: str, tuned: Any) -> None:
+    from s3dlio_core import instrument
+
+    tuned(range_threshold=1 * MiB, range_chunk_size=1 * MiB)
+    items = [(s3_prefix + f"obs-{i}", os.urandom(n)) for i, n in enumerate([10, 2 * MiB + 1, 0, 300_000])]
+    s3dlio.put_many(items)
+    seen: list[Any] = []
+    instrument.add_observer(seen.append)
+    try:
+        got = s3dlio.get_many([u for u, _ in items], max_in_flight=4)
+        with pytest.raises(s3dlio.ObjectNotFoundError):
+            s3dlio.get_many([items[0][0], s3_prefix + "obs-missing"], max_in_flight=2)
+    finally:
+        instrument.remove_observer(seen.append)
+    assert [bytes(v) for _, v in got] == [d for _, d in items]
+    gets = [r for r in seen if r.op == "GET"]
+    by_uri = {r.uri: r for r in gets if r.error is None}
+    for uri, data in items:
+        r = by_uri[uri]
+        assert r.bytes == len(data) and r.start_ns <= r.end_ns
+    assert any(r.error and "obs-missing" in r.uri for r in gets)

@@ -131,3 +131,22 @@ def test_helpers() -> None:
     assert canonical_query({"b": "2", "a": "x y"}) == "a=x%20y&b=2"
     assert hashlib.sha256(b"").hexdigest() == EMPTY_SHA256
     assert "secret" not in repr(Signer("us-east-1"))
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("rng", [None, "bytes=0-33554431"])
+@pytest.mark.parametrize("token", [None, "SESSION+TOKEN/=="])
+def test_one_pass_get_request_matches_botocore(monkeypatch: pytest.MonkeyPatch, key: str, rng: str | None,
+                                               token: str | None) -> None:
+    path = "/bucket/" + quote_path(key)
+    headers = {"Range": rng} if rng else {}
+    theirs = botocore_sign(monkeypatch, "GET", "http://127.0.0.1:9000" + path, headers, None, None, token,
+                           unsigned=True)
+    head = Signer("us-east-1").get_request(path, "127.0.0.1:9000", rng, "AKIDEXAMPLE",
+                                           "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token, now=NOW_TS)
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == f"GET {path} HTTP/1.1" and head.endswith(b"\r\n\r\n")
+    sent = dict(line.split(": ", 1) for line in lines[1:] if line)
+    assert sent["authorization"] == theirs["authorization"]
+    assert sent["x-amz-date"] == theirs["x-amz-date"]
+    assert sent.get("range") == rng and sent.get("x-amz-security-token") == token

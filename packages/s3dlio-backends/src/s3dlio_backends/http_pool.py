@@ -155,6 +155,10 @@ class HttpConnection:
         self.start = self.end = 0
         self.reusable = True
 
+    def __del__(self) -> None:  # a dropped pool's idle sockets close quietly (a forked child's copy too)
+        if getattr(self, "sock", None) is not None:
+            self.close()
+
     def close(self) -> None:
         s = self.sock
         self.sock = None
@@ -216,20 +220,27 @@ class HttpConnection:
                                          no_response=nothing and self.used > 0)
                 first = False
                 idx = self.buf.find(b"\r\n\r\n", max(self.start, self.end - n - 3), self.end)
-            text = self.buf[self.start:idx + 2].decode("latin-1")
-            self.start = idx + 4
-            if not text.startswith("HTTP/1."):
-                raise ProtocolError(f"bad status line {text[:40]!r}")
-            try:
-                status = int(text[9:12])
-            except ValueError:
-                raise ProtocolError(f"bad status line {text[:40]!r}") from None
-            if status == 100:
-                continue
-            head = HttpResponseHead(status, text[13:text.index("\r\n")], text)
-            if text[7] == "0" or (head.get("connection") or "").lower() == "close":
-                self.reusable = False
-            return head
+            head = self.take_head(idx)
+            if head is not None:
+                return head
+
+    def take_head(self, idx: int) -> HttpResponseHead | None:
+        """Parse and consume the head whose blank line starts at buffer index `idx`; None for an
+        interim 100 Continue."""
+        text = self.buf[self.start:idx + 2].decode("latin-1")
+        self.start = idx + 4
+        if not text.startswith("HTTP/1."):
+            raise ProtocolError(f"bad status line {text[:40]!r}")
+        try:
+            status = int(text[9:12])
+        except ValueError:
+            raise ProtocolError(f"bad status line {text[:40]!r}") from None
+        if status == 100:
+            return None
+        head = HttpResponseHead(status, text[13:text.index("\r\n")], text)
+        if text[7] == "0" or (head.get("connection") or "").lower() == "close":
+            self.reusable = False
+        return head
 
     def read_into(self, dst: memoryview) -> None:
         """Fill `dst` exactly with body bytes (buffered ones first, then straight from the socket)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from urllib.parse import quote
 
@@ -39,8 +40,13 @@ def amz_dates(now: float | None = None) -> tuple[str, str]:
     return c[1], c[2]
 
 
+_PATH_SAFE = re.compile(r"[A-Za-z0-9_.\-~/]*")
+
+
 def quote_path(key: str) -> str:
     """Percent-encode an S3 key for the URL path and the canonical URI ('/' and '~' stay as is)."""
+    if _PATH_SAFE.fullmatch(key):  # nothing to encode (the usual dataset key)
+        return key
     return quote(key, safe="/~")
 
 
@@ -81,6 +87,30 @@ class Signer:
         k = _hmac_digest(k, b"aws4_request", "sha256")
         self._key_cache = (datestamp, secret_key, k)
         return k
+
+    def get_request(self, path: str, host: str, rng: str | None, access_key: str, secret_key: str,
+                    token: str | None = None, now: float | None = None) -> bytes:
+        """The whole head of a signed `GET path` (UNSIGNED-PAYLOAD; optional Range), built in one pass:
+        the same signature `sign()` gives for headers {host, range}, without its general machinery."""
+        amz_date, datestamp = amz_dates(now)
+        r_canon = f"range:{rng}\n" if rng else ""
+        r_line = f"range: {rng}\r\n" if rng else ""
+        if token:
+            t_canon = f"x-amz-security-token:{token}\n"
+            t_line = f"x-amz-security-token: {token}\r\n"
+            signed = ("host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token" if rng
+                      else "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
+        else:
+            t_canon = t_line = ""
+            signed = "host;range;x-amz-content-sha256;x-amz-date" if rng else "host;x-amz-content-sha256;x-amz-date"
+        creq = (f"GET\n{path}\n\nhost:{host}\n{r_canon}x-amz-content-sha256:UNSIGNED-PAYLOAD\n"
+                f"x-amz-date:{amz_date}\n{t_canon}\n{signed}\nUNSIGNED-PAYLOAD")
+        scope = f"{datestamp}/{self.region}/{self.service}/aws4_request"
+        sts = f"{_ALGO}\n{amz_date}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
+        sig = _hmac_digest(self.signing_key(secret_key, datestamp), sts.encode(), "sha256").hex()
+        return (f"GET {path} HTTP/1.1\r\nhost: {host}\r\n{r_line}x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n"
+                f"x-amz-date: {amz_date}\r\n{t_line}authorization: {_ALGO} Credential={access_key}/{scope}, "
+                f"SignedHeaders={signed}, Signature={sig}\r\n\r\n").encode("latin-1")
 
     def sign(self, method: str, path: str, query: str, headers: dict[str, str], payload_hash: str,
              access_key: str, secret_key: str, token: str | None = None,

@@ -47,8 +47,9 @@ class S3RequestError(StorageIOError):
         self.code = code
 
 
-def _drain(conn: HttpConnection, head: HttpResponseHead) -> None:
-    conn.discard_body(head, "GET")
+def _encode_head(method: str, target: str, headers: dict[str, str]) -> bytes:
+    return "".join([f"{method} {target} HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in headers.items()),
+                    "\r\n"]).encode("latin-1")
 
 
 class S3Client:
@@ -105,29 +106,36 @@ class S3Client:
     def request(self, method: str, uri: str, op: str, bucket: str, key: str | None, reader: Reader,
                 query: dict[str, str] | str | None = None, headers: dict[str, str] | None = None,
                 body: Any = None, payload_hash: str | None = None, accept: frozenset[int] = frozenset(),
-                ) -> Any:
+                first_attempt: int = 1) -> Any:
         """Send one request (retrying as the policy allows) and return `reader(conn, head)` for a 2xx
-        answer (or a status in `accept`); any other answer raises a typed error naming `uri`."""
+        answer (or a status in `accept`); any other answer raises a typed error naming `uri`.
+        `first_attempt` > 1 continues a request whose earlier attempts were made elsewhere (mux.py)."""
         pool, host, path = self.route(bucket, key)
         q = query if isinstance(query, str) else canonical_query(query)
         target = f"{path}?{q}" if q else path
         if payload_hash is None:
             payload_hash = UNSIGNED_PAYLOAD if body is None else self.payload_hash(body)
         attempts = settings().max_retry_attempts
-        attempt = 1
+        attempt = first_attempt
+        # plain object GETs (the data path) are signed and encoded in one pass
+        fast_get = (method == "GET" and not q and body is None and payload_hash == UNSIGNED_PAYLOAD
+                    and (not headers or headers.keys() == {"range"}))
+        rng = headers.get("range") if headers else None
         stale = 0
         expired_retry = True
         while True:
             creds = self.credentials.get()
-            h = {"host": host}
-            if headers:
-                h.update(headers)
-            if body is not None:
-                h["content-length"] = str(len(body))
-            self.signer.sign(method, path, q, h, payload_hash, creds.access_key, creds.secret_key,
-                             creds.token)
-            head = "".join([f"{method} {target} HTTP/1.1\r\n", *(f"{k}: {v}\r\n" for k, v in h.items()),
-                            "\r\n"]).encode("latin-1")
+            if fast_get:
+                head = self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key, creds.token)
+            else:
+                h = {"host": host}
+                if headers:
+                    h.update(headers)
+                if body is not None:
+                    h["content-length"] = str(len(body))
+                self.signer.sign(method, path, q, h, payload_hash, creds.access_key, creds.secret_key,
+                                 creds.token)
+                head = _encode_head(method, target, h)
             conn = pool.acquire()
             try:
                 conn.send(head, body)
@@ -180,6 +188,13 @@ class S3Client:
                 continue
             raise self.error(op, uri, status, code, message, method)
 
+    def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
+        """(pool, request head) of a signed GET of one object, optionally with a Range header value
+        (for callers that drive sockets themselves)."""
+        pool, host, path = self.route(bucket, key)
+        creds = self.credentials.get()
+        return pool, self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key, creds.token)
+
     def _redact(self, text: str) -> str:
         c = self.credentials._frozen
         if c is not None:
@@ -206,6 +221,9 @@ class S3Client:
             return PermissionDeniedError(text + " — access denied", uri)
         if code == "InvalidBucketName":
             return InvalidUriError(text, uri)
+        if status == 301 or code in ("PermanentRedirect", "AuthorizationHeaderMalformed"):
+            text += (f" — the bucket may live in another region than {self.endpoint.region!r}; "
+                     "set AWS_REGION")
         return S3RequestError(text, uri, status, code)
 
     # ---- small helpers for control-plane calls ----

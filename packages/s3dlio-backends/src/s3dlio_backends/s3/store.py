@@ -19,6 +19,7 @@ from typing import Any
 from s3dlio_core import instrument as _ins
 from s3dlio_core.bucket_store import BucketStore
 from s3dlio_core.bytes_view import BytesView
+from s3dlio_core.concurrency import validate_max_in_flight
 from s3dlio_core.errors import LengthMismatchError, ObjectNotFoundError, S3dlioError, StorageIOError
 from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.settings import settings
@@ -32,6 +33,7 @@ from ..multipart import MultipartCoordinator
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
 from .client import S3Client
 from .config import CredentialSource, Endpoint, resolve_endpoint
+from .mux import mux_get_many
 from .sink import S3PartSink
 from .xml_codec import (
     create_bucket_body,
@@ -142,11 +144,11 @@ class S3Store(BucketStore):
         return self.client.endpoint
 
     # ---- GET ----
-    def _get(self, u: ObjectUri) -> BytesView:
+    def _get(self, u: ObjectUri, first_attempt: int = 1) -> BytesView:
         s = settings()
         c = self.client
         if not s.enable_range_optimization:
-            return c.request("GET", u.uri, "GET", u.bucket, u.key, _read_all)
+            return c.request("GET", u.uri, "GET", u.bucket, u.key, _read_all, first_attempt=first_attempt)
         first = s.range_threshold
 
         def read(conn: HttpConnection, head: HttpResponseHead) -> BytesView:
@@ -170,7 +172,7 @@ class S3Store(BucketStore):
             return v
 
         return c.request("GET", u.uri, "GET", u.bucket, u.key, read, headers={"range": f"bytes=0-{first - 1}"},
-                         accept=_ACCEPT_416)
+                         accept=_ACCEPT_416, first_attempt=first_attempt)
 
     def _read_split(self, u: ObjectUri, conn: HttpConnection, head: HttpResponseHead, mv: memoryview,
                     first: int, total: int) -> None:
@@ -406,6 +408,11 @@ class S3Store(BucketStore):
 
     # ---- bulk (pull-based fan-out: no Future per object) ----
     def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+        """Fetch every URI, at most `max_in_flight` at once, `(uri, data)` in input order. On plain http
+        one thread multiplexes the sockets (mux.py); with TLS, a thread per request in flight."""
+        validate_max_in_flight(max_in_flight)
+        if len(uris) > 1 and self.client.endpoint.scheme == "http":
+            return mux_get_many(self, uris, max_in_flight)
         get = self.get
         return pull_map(lambda x: (x, get(x)), uris, max_in_flight)
 
