@@ -11,15 +11,16 @@ import time
 from typing import Any
 
 from s3dlio_core import validate_max_in_flight
-from s3dlio_core.uri import parse_uri
+from s3dlio_core.uri import parse_uri, scheme_of
 
 __all__ = ["mp_get", "mp_get_uris"]
 
 
 def mp_get_uris(uri: str, num: int, template: str = "object_{}.dat") -> list[str]:
     """The URIs mp_get reads: `uri` + template with `{}` -> index (no `{}`: index appended)."""
-    u = parse_uri(uri)
-    base = uri if (u.scheme in ("file", "direct") or "/" in uri.split("://", 1)[1]) else uri + "/"
+    scheme = scheme_of(uri)
+    base = uri if (scheme in ("file", "direct") or "/" in uri.split("://", 1)[1]) else uri + "/"
+    parse_uri(base)  # bad URIs fail here, naming the URI
     if "{}" in template:
         return [base + template.replace("{}", str(i)) for i in range(num)]
     return [base + template + str(i) for i in range(num)]
