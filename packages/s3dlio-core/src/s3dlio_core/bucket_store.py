@@ -91,13 +91,5 @@ class BucketStore(ObjectStore):
         return sum(len(b) for b in batches)
 
     def _selected_keys_traced(self, u: ObjectUri) -> Iterator[list[str]]:
-        if not _ins.ACTIVE:
-            yield from self._selected_keys(u)
-            return
-        it = self._selected_keys(u)
-        while True:
-            try:
-                keys = _ins.traced("LIST", u.uri, next, it, size_of=None, nbytes=0)
-            except StopIteration:
-                return
-            yield keys
+        pages = self._selected_keys(u)
+        return _ins.traced_pages("LIST", u.uri, pages) if _ins.ACTIVE else pages

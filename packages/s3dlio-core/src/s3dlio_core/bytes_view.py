@@ -16,8 +16,22 @@ try:
     _resize = ctypes.pythonapi.PyByteArray_Resize
     _resize.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
     _resize.restype = ctypes.c_int
+    _address = ctypes.pythonapi.PyByteArray_AsString
+    _address.argtypes = [ctypes.py_object]
+    _address.restype = ctypes.c_void_p
 except (AttributeError, OSError):  # pragma: no cover - non-CPython
-    _resize = None
+    _resize = _address = None
+
+try:  # transparent huge pages for large buffers: 512x fewer page faults when fresh memory is touched
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _madvise = _libc.madvise
+    _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    _madvise.restype = ctypes.c_int
+except (AttributeError, OSError):  # pragma: no cover - not Linux/glibc
+    _madvise = None
+_MADV_HUGEPAGE = 14
+_HUGE = 2 << 20
+HUGEPAGE_MIN = 4 << 20  # buffers at least this large are advised to use huge pages
 
 
 class BytesView(bytearray):
@@ -35,9 +49,21 @@ class BytesView(bytearray):
             if _resize is not None:
                 if _resize(v, size) != 0:  # pragma: no cover - MemoryError already raised by ctypes
                     raise MemoryError(size)
+                if size >= HUGEPAGE_MIN and _madvise is not None:
+                    addr = _address(v)
+                    start = (addr + _HUGE - 1) & ~(_HUGE - 1)
+                    end = (addr + size) & ~(_HUGE - 1)
+                    if end > start:
+                        _madvise(start, end - start, _MADV_HUGEPAGE)
             else:  # pragma: no cover
                 v.extend(bytes(size))
         return v
+
+    def address(self) -> int:
+        """The address of the first byte (for aligned I/O such as O_DIRECT); valid until resized."""
+        if _address is None:  # pragma: no cover
+            raise NotImplementedError("buffer addresses need CPython")
+        return int(_address(self) or 0)
 
     @classmethod
     def wrap(cls, data: object) -> BytesView:

@@ -14,11 +14,12 @@ import io
 import itertools
 import os
 import stat as _stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import instrument as _ins
 from .bytes_view import BytesView
+from .concurrency import validate_max_in_flight
 from .errors import (
     InvalidUriError,
     LengthMismatchError,
@@ -65,7 +66,7 @@ def _read_full(fd: int, mv: memoryview, offset: int | None) -> int:
         n = os.readv(fd, [chunk]) if offset is None else os.preadv(fd, [chunk], offset + got)
         if first:
             first = False
-            if _ins.ACTIVE:
+            if n < total and _ins.ACTIVE:  # one read: first byte ~ end, which is the op-log's default
                 _ins.mark_first_byte()
         if n == 0:
             break
@@ -214,6 +215,13 @@ class FileStore(ObjectStore):
             raise os_error(e, u.uri, "read") from None
         finally:
             os.close(fd)
+
+    def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+        """Like the base, but with at most 2 x cores reads at once: a cached file read is a memory copy
+        bound by the CPU, and more threads than cores only add contention."""
+        validate_max_in_flight(max_in_flight)
+        cap = max(4, 2 * (os.cpu_count() or 1))
+        return super().get_many(uris, min(max_in_flight, cap))
 
     # ---- writes ----
     def _open_writer(self, u: ObjectUri) -> FileWriter:
@@ -381,7 +389,8 @@ class FileStore(ObjectStore):
         root = path if path.endswith("/") else path + "/"
         scheme = f"{u.written_scheme}://"
         if _ins.ACTIVE:
-            files = _ins.traced("LIST", u.uri, lambda: list(self._walk_files(root, u.uri)), size_of=None)
+            files = _ins.traced("LIST", u.uri, lambda: list(self._walk_files(root, u.uri)), size_of=None,
+                                nbytes=0, count_of=len)
         else:
             files = list(self._walk_files(root, u.uri))
         for f in files:

@@ -232,7 +232,7 @@ class ObjectStore(ABC):
         """The whole object."""
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("GET", uri, self._get, u)
+            return _traced("GET", uri, self._get, u, size_of=len)
         return self._get(u)
 
     def get_range(self, uri: str, offset: int = 0, length: int | None = None) -> BytesView:
@@ -240,7 +240,7 @@ class ObjectStore(ABC):
         offset, length = _check_range(uri, offset, length)
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("GET", uri, self._get_range, u, offset, length)
+            return _traced("GET_RANGE", uri, self._get_range, u, offset, length, size_of=len)
         return self._get_range(u, offset, length)
 
     def get_into(self, uri: str, dst: Any, *, expected_len: int | None = None) -> int:
@@ -290,16 +290,8 @@ class ObjectStore(ABC):
             yield from filter_pattern(page, uri, rx)
 
     def _list_pages_traced(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
-        if not _ACTIVE:
-            yield from self._list_pages(u, recursive)
-            return
-        it = self._list_pages(u, recursive)
-        while True:
-            try:
-                page = _traced("LIST", u.uri, next, it, size_of=None, nbytes=0)
-            except StopIteration:
-                return
-            yield page
+        pages = self._list_pages(u, recursive)
+        return _ins.traced_pages("LIST", u.uri, pages) if _ACTIVE else pages
 
     def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> list[str]:
         """Full URIs selected by `uri`; directory entries end in '/' in non-recursive listings."""
@@ -309,7 +301,7 @@ class ObjectStore(ABC):
         """The 16-key metadata dict of one object."""
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("HEAD", uri, self._stat, u, size_of=None, nbytes=0)
+            return _traced("HEAD", uri, self._stat, u, size_of=_stat_size)
         return self._stat(u)
 
     def exists(self, uri: str) -> bool:
@@ -431,6 +423,10 @@ class ObjectStore(ABC):
     def stat_many_async(self, uris: Sequence[str], max_in_flight: int = 64
                         ) -> asyncio.Future[list[dict[str, Any]]]:
         return submit_async(self.stat_many, uris, max_in_flight)
+
+
+def _stat_size(meta: dict[str, Any]) -> int:
+    return meta.get("size") or 0
 
 
 def _pwrite_all(fd: int, data: Any, offset: int) -> int:

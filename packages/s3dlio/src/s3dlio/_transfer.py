@@ -130,8 +130,12 @@ def download(src_uri: str | None = None, dest_dir: str | None = None, max_in_fli
     if not objects and store.exists(src_uri):
         objects = [src_uri]
     if pattern:
-        rx = glob_to_regex(pattern) if any(c in pattern for c in "*?") else compile_pattern(pattern)
-        objects = [o for o in objects if rx is not None and rx.search(o.rsplit("/", 1)[-1])]
+        if any(c in pattern for c in "*?"):
+            rx = glob_to_regex(pattern)
+            objects = [o for o in objects if rx.match(o.rsplit("/", 1)[-1])]
+        else:
+            rxs = compile_pattern(pattern)
+            objects = [o for o in objects if rxs is not None and rxs.search(o.rsplit("/", 1)[-1])]
     if not objects:
         raise S3dlioError(f"No objects matched for download: {src_uri}", src_uri)
     base = src_uri if src_uri.endswith("/") else src_uri.rsplit("/", 1)[0] + "/"
