@@ -160,3 +160,27 @@ def test_import_s3dlio_does_not_import_numpy() -> None:
     code = "import sys, s3dlio; s3dlio.Generator; print('numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_numpy_kernel_keeps_every_property() -> None:
+    """The fallback kernel (no `cryptography`) gives the same ratios, uniqueness and reproducibility."""
+    code = """
+import hashlib, zstandard, s3dlio
+from s3dlio_ml._datagen_kernel import kernel_name
+assert kernel_name() == "numpy"
+MiB = 1 << 20
+d = bytes(s3dlio.generate_data(8 * MiB, 2, 3, seed=11))
+assert d == bytes(s3dlio.generate_data_with_threads(8 * MiB, 2, 3, threads=3, seed=11))
+assert len({hashlib.sha1(d[i:i + MiB]).digest() for i in range(0, len(d), MiB)}) == 4
+r = 4 * MiB / len(zstandard.ZstdCompressor(level=1).compress(d[:4 * MiB]))
+assert abs(r - 3) < 0.3, r
+u = bytes(s3dlio.generate_data(4 * MiB)) + bytes(s3dlio.generate_data(4 * MiB))
+assert len({u[i:i + 4096] for i in range(0, len(u), 4096)}) == len(u) // 4096
+assert len(zstandard.ZstdCompressor(level=1).compress(u)) >= len(u) / 1.01
+print("ok")
+"""
+    import os
+
+    env = {**os.environ, "S3DLIO_DATAGEN_KERNEL": "numpy"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
