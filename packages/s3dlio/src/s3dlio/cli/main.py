@@ -246,7 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .bench import cmd_bench
     from .commands import COMMANDS
+    from .progress import set_enabled
 
+    set_enabled(not args.quiet)
     _load_dotenv()
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url

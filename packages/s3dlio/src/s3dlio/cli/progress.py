@@ -6,7 +6,15 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "set_enabled"]
+
+_enabled = True
+
+
+def set_enabled(on: bool) -> None:
+    """Turn every progress bar of this process on or off (s3-cli -q turns them off)."""
+    global _enabled
+    _enabled = on
 
 
 class Progress:
@@ -15,7 +23,7 @@ class Progress:
     def __init__(self, total: int | None, desc: str, unit: str = "B", enabled: bool = True) -> None:
         self._bar: Any = None
         self._lock = threading.Lock()
-        if enabled and sys.stderr.isatty():
+        if enabled and _enabled and sys.stderr.isatty():
             from tqdm import tqdm
 
             scale = unit == "B"
