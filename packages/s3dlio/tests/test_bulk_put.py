@@ -100,6 +100,14 @@ def test_npz_and_tfrecord_object_types(prefix: str) -> None:
     assert struct.unpack("<Q", rec[:8])[0] == 65536
 
 
+def test_hdf5_object_type(prefix: str) -> None:
+    import h5py  # the hdf5 extra; installed in the workspace
+
+    s3dlio.put(prefix, 1, template="a.h5", size=4096, object_type="hdf5")
+    with h5py.File(io.BytesIO(bytes(s3dlio.get(prefix + "a.h5"))), "r") as f:
+        assert f["data"].shape == (4096,)
+
+
 def test_zeros_and_unknown_types_are_raw(prefix: str) -> None:
     s3dlio.put(prefix, 1, template="z", size=1000, object_type="zeros")
     s3dlio.put(prefix, 1, template="r", size=1000, object_type="random")
