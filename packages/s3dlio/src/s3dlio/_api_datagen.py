@@ -81,9 +81,10 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     uris = object_uris(prefix, num, template)
-    store, u = store_for_uri(uris[0] if uris else (prefix if prefix.endswith("/") else prefix + "/"))
+    base = prefix if prefix.endswith("/") else prefix + "/"
+    store, _ = store_for_uri(base)
     if should_create_bucket:
-        _create_bucket(store, u, prefix)
+        _create_bucket(store, base)
     if not uris:
         return
     kind = _object_kind(object_type)
@@ -105,11 +106,14 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
     bounded_map(one, range(num), min(max_in_flight, num))
 
 
-def _create_bucket(store: Any, u: Any, prefix: str) -> None:
-    """Best effort, as the original: a bucket that exists (or cannot be made) only logs a warning."""
+def _create_bucket(store: Any, prefix: str) -> None:
+    """Best effort, as the original: a bucket that exists (or cannot be made) only logs a warning.
+
+    The store gets the prefix URI and takes its bucket (container) from it; file:// makes the directory.
+    """
     try:
         if store.capabilities.buckets:
-            store.create_bucket(u.base)
+            store.create_bucket(prefix)
         else:
             store.mkdir(prefix)
     except Exception as e:  # the puts that follow report any real problem
