@@ -89,11 +89,11 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
         return
     kind = _object_kind(object_type)
     streaming = str(data_gen_mode).lower() not in _SINGLE_PASS
-    base = new_seed()
+    seed0 = new_seed()
     threads = 1 if num > 1 else None
 
     def one(i: int) -> None:
-        seed = (base + (i << 40)) & _M64  # 2**40 blocks apart: objects never share a block
+        seed = (seed0 + (i << 40)) & _M64  # 2**40 blocks apart: objects never share a block
         uri = uris[i]
         if kind == "raw" and streaming and size > chunk_size:
             _put_streaming(store, uri, size, dedup_factor, compress_factor, chunk_size, seed)
