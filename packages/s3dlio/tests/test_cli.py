@@ -202,3 +202,20 @@ def test_console_script_piped_output_is_only_results(root: str) -> None:
     p = subprocess.run([sys.executable, "-m", "s3dlio.cli", "stat", root + "missing"], capture_output=True,
                        text=True)
     assert p.returncode == 1 and p.stderr.startswith("s3-cli: error:") and p.stderr.count("\n") == 1
+
+
+def test_cp_all_directions(capsys: pytest.CaptureFixture[str], root: str, tmp_path: pathlib.Path) -> None:
+    local = tmp_path / "l.bin"
+    local.write_bytes(b"local bytes")
+    assert run(capsys, "cp", str(local), root + "cp/")[0] == 0
+    assert bytes(s3dlio.get(root + "cp/l.bin")) == b"local bytes"
+    assert run(capsys, "cp", root + "cp/l.bin", root + "cp2/x.bin")[0] == 0
+    assert bytes(s3dlio.get(root + "cp2/x.bin")) == b"local bytes"
+    s3dlio.put_bytes(root + "cp/sub/y.bin", b"y")
+    rc, out, _ = run(capsys, "cp", "-r", root + "cp/", root + "cp3/")
+    assert rc == 0 and out.startswith("Copied 2 objects")
+    assert sorted(u[len(root + "cp3/"):] for u in s3dlio.list(root + "cp3/", recursive=True)) == ["l.bin", "sub/y.bin"]
+    out_dir = tmp_path / "down"
+    assert run(capsys, "cp", "-r", root + "cp3/", str(out_dir))[0] == 0
+    assert (out_dir / "sub" / "y.bin").read_bytes() == b"y"
+    assert run(capsys, "cp", str(local), str(tmp_path / "z"))[0] == 1

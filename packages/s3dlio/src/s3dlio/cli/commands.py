@@ -313,6 +313,43 @@ def _tree_size(path: str) -> int:
     return total
 
 
+def cmd_cp(args: argparse.Namespace) -> int:
+    """Copy: local -> URI uploads, URI -> local downloads, URI -> URI streams objects across stores."""
+    src_remote, dst_remote = "://" in args.src, "://" in args.dest
+    if not src_remote and dst_remote:
+        args.files = [args.src]
+        return cmd_upload(args)
+    if src_remote and not dst_remote:
+        return cmd_download(args)
+    if not src_remote:
+        raise S3dlioError("cp needs at least one URI (use cp for local <-> store or store <-> store copies)")
+    src_store, _ = store_for_uri(args.src)
+    if args.recursive:
+        objects = [u for u in src_store.list(args.src, recursive=True) if not u.endswith("/")]
+        base = args.src if args.src.endswith("/") else args.src + "/"
+        dest = args.dest if args.dest.endswith("/") else args.dest + "/"
+        pairs = [(u, dest + u[len(base):]) if u.startswith(base) else (u, dest + u.rsplit("/", 1)[-1])
+                 for u in objects]
+    else:
+        target = args.dest + args.src.rsplit("/", 1)[-1] if args.dest.endswith("/") else args.dest
+        pairs = [(args.src, target)]
+    if not pairs:
+        raise S3dlioError(f"no objects under {args.src}", args.src)
+    from s3dlio_core import bounded_map
+
+    def one(pair: tuple[str, str]) -> int:
+        data = src_store.get(pair[0])
+        dst_store, _ = store_for_uri(pair[1])
+        dst_store.put(pair[1], data)
+        return len(data)
+
+    t0 = time.perf_counter()
+    sizes = bounded_map(one, pairs, args.jobs)
+    dt = time.perf_counter() - t0
+    _out(f"Copied {len(pairs):,} objects ({sum(sizes):,} bytes) in {dt:.3f} s ({_rate(sum(sizes), dt)})")
+    return 0
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     store, _ = store_for_uri(args.uri)
     if args.pattern is None:
@@ -378,5 +415,5 @@ COMMANDS = {
     "ls": cmd_ls, "list-buckets": cmd_list_buckets, "stat": cmd_stat, "get": cmd_get, "put": cmd_put,
     "generate": cmd_generate, "upload": cmd_upload, "download": cmd_download, "delete": cmd_delete,
     "mkdir": cmd_mkdir, "create-bucket": cmd_create_bucket, "delete-bucket": cmd_delete_bucket,
-    "mp-get": cmd_mp_get,
+    "mp-get": cmd_mp_get, "cp": cmd_cp,
 }

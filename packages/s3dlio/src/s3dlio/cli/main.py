@@ -129,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-j", "--jobs", type=parse_jobs, default=64, help="objects in flight (default 64)")
     c.add_argument("-r", "--recursive", action="store_true", help="include sub-directories / prefixes")
 
+    c = cmd("cp", "copy: local -> URI (upload), URI -> local (download), URI -> URI (across stores)")
+    c.add_argument("src", metavar="SRC")
+    c.add_argument("dest", metavar="DEST")
+    c.add_argument("-j", "--jobs", type=parse_jobs, default=32, help="objects in flight (default 32)")
+    c.add_argument("-r", "--recursive", action="store_true", help="everything under SRC")
+    c.add_argument("-c", "--create-bucket", action="store_true", help="create the bucket first (upload)")
+
     c = cmd("delete", "delete an object, or with -r everything under a prefix", ["rm"])
     c.add_argument("uri")
     c.add_argument("-r", "--recursive", action="store_true", help="everything the URI selects")
