@@ -135,3 +135,14 @@ def test_bad_arguments(prefix: str) -> None:
 def test_put_with_bytes_still_writes_one_object(prefix: str) -> None:
     s3dlio.put(prefix + "one.bin", b"hello")
     assert bytes(s3dlio.get(prefix + "one.bin")) == b"hello"
+
+
+@pytest.mark.parametrize("mode", ["streaming", "single-pass"])
+def test_failed_object_leaves_nothing_half_written(tmp_path: pathlib.Path, mode: str) -> None:
+    root = tmp_path / "fail"
+    (root / "object-1").mkdir(parents=True)  # a directory where object-1 must go
+    with pytest.raises(RuntimeError, match="object-1"):
+        s3dlio.put(f"file://{root}/", 3, size=2 * MiB, max_in_flight=1, data_gen_mode=mode, chunk_size=MiB)
+    leftovers = sorted(p.name for p in root.iterdir())
+    assert leftovers == ["object-0", "object-1"]  # object-0 done, object-1 still the directory, no temp files
+    assert (root / "object-0").stat().st_size == 2 * MiB
