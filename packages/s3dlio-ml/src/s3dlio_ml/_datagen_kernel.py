@@ -15,35 +15,34 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
-
-__all__ = ["as_uint8", "random_bytes", "kernel_name", "BLOCK_SIZE"]
+__all__ = ["as_bytes", "random_bytes", "kernel_name", "zero_fill", "BLOCK_SIZE"]
 
 BLOCK_SIZE = 1 << 20
 _WORDS = BLOCK_SIZE // 8
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
-_steps: np.ndarray | None = None  # _steps[j] = (j + 1) * golden mod 2**64, one block of words
-_steps_lock = threading.Lock()
+_np_state: Any = None  # (numpy, constants, step table), made on first use of the numpy kernel
+_np_lock = threading.Lock()
 _tls = threading.local()
 
 
-def _step_table() -> np.ndarray:
-    global _steps
-    if _steps is None:
-        with _steps_lock:
-            if _steps is None:
-                t = np.arange(1, _WORDS + 1, dtype=np.uint64)
-                t *= np.uint64(_GOLDEN)
-                _steps = t
-    return _steps
+def _numpy() -> Any:
+    global _np_state
+    if _np_state is None:
+        with _np_lock:
+            if _np_state is None:
+                import numpy as np
+
+                steps = np.arange(1, _WORDS + 1, dtype=np.uint64)
+                steps *= np.uint64(_GOLDEN)  # steps[j] = (j + 1) * golden mod 2**64
+                consts = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB),
+                          np.uint64(30), np.uint64(27), np.uint64(31))
+                _np_state = (np, consts, steps)
+    return _np_state
 
 
-def _scratch() -> tuple[np.ndarray, np.ndarray]:
+def _scratch(np: Any) -> tuple[Any, Any]:
     """Two per-thread word arrays of one block: a temporary, and a landing area for unaligned output."""
     s = getattr(_tls, "scratch", None)
     if s is None:
@@ -52,31 +51,34 @@ def _scratch() -> tuple[np.ndarray, np.ndarray]:
     return s
 
 
-def _mix_words(out: np.ndarray, key: int, w0: int, tmp: np.ndarray) -> None:
+def _mix_words(out: Any, key: int, w0: int, tmp: Any) -> None:
     """out[k] = splitmix64(key + (w0 + k + 1) * golden) for k < len(out) <= one block of words."""
+    np, (c1, c2, s30, s27, s31), steps = _np_state
     n = out.shape[0]
     tmp = tmp[:n]
-    np.add(_step_table()[:n], np.uint64((key + w0 * _GOLDEN) & _M64), out=out)
-    np.right_shift(out, _S30, out=tmp)
+    np.add(steps[:n], np.uint64((key + w0 * _GOLDEN) & _M64), out=out)
+    np.right_shift(out, s30, out=tmp)
     out ^= tmp
-    out *= _C1
-    np.right_shift(out, _S27, out=tmp)
+    out *= c1
+    np.right_shift(out, s27, out=tmp)
     out ^= tmp
-    out *= _C2
-    np.right_shift(out, _S31, out=tmp)
+    out *= c2
+    np.right_shift(out, s31, out=tmp)
     out ^= tmp
 
 
-def _numpy_random_bytes(dst: np.ndarray, key: int, byte0: int) -> None:
-    """Fill the uint8 array `dst` with bytes [byte0, byte0 + len(dst)) of SplitMix word stream `key`."""
-    n = dst.shape[0]
-    tmp, land = _scratch()
+def _numpy_random_bytes(dst: memoryview, key: int, byte0: int) -> None:
+    """dst <- bytes [byte0, byte0 + len(dst)) of the SplitMix word stream `key` (numpy, in place)."""
+    np = _numpy()[0]
+    arr = np.frombuffer(dst, dtype=np.uint8)
+    n = arr.shape[0]
+    tmp, land = _scratch(np)
     done = 0
     while done < n:
         pos = byte0 + done
         w0, lead = divmod(pos, 8)
         take = min(n - done, BLOCK_SIZE - lead)
-        piece = dst[done:done + take]
+        piece = arr[done:done + take]
         if lead == 0 and take % 8 == 0 and piece.ctypes.data % 8 == 0:
             _mix_words(piece.view(np.uint64), key, w0, tmp)
         else:
@@ -86,8 +88,8 @@ def _numpy_random_bytes(dst: np.ndarray, key: int, byte0: int) -> None:
         done += take
 
 
-def as_uint8(buffer: Any) -> np.ndarray:
-    """A writable flat uint8 numpy view of any writable, contiguous buffer (no copy)."""
+def as_bytes(buffer: Any) -> memoryview:
+    """A writable, flat byte memoryview of any writable, C-contiguous buffer (no copy)."""
     try:
         mv = memoryview(buffer)
     except TypeError:
@@ -96,9 +98,17 @@ def as_uint8(buffer: Any) -> np.ndarray:
         raise ValueError("Buffer must be writable")
     if not mv.c_contiguous:
         raise ValueError("Buffer must be C-contiguous")
-    if mv.ndim != 1 or mv.itemsize != 1:
+    if mv.ndim != 1 or mv.format != "B":
         mv = mv.cast("B")
-    return np.frombuffer(mv, dtype=np.uint8)
+    return mv
+
+
+def zero_fill(dst: memoryview) -> None:
+    """dst <- zeros, one block at a time from a shared zero buffer."""
+    n = len(dst)
+    for i in range(0, n, BLOCK_SIZE):
+        k = min(BLOCK_SIZE, n - i)
+        dst[i:i + k] = _ZMV[:k]
 
 
 # ---------------------------------------------------------------- AES-CTR kernel
@@ -140,11 +150,11 @@ def _aes_key(key: int) -> bytes:
     return a.to_bytes(8, "little") + b.to_bytes(8, "little")
 
 
-def _aes_random_bytes(parts: Any, dst: np.ndarray, key: int, byte0: int) -> None:
+def _aes_random_bytes(parts: Any, dst: memoryview, key: int, byte0: int) -> None:
     """dst <- bytes [byte0, byte0 + len(dst)) of the AES-128-CTR keystream of `key`."""
     cipher, aes, ctr = parts
-    out = memoryview(dst)
-    n = out.nbytes
+    out = dst
+    n = len(out)
     block, lead = divmod(byte0, 16)
     enc = cipher(aes(_aes_key(key)), ctr(block.to_bytes(16, "big"))).encryptor()
     if lead:
@@ -161,8 +171,8 @@ def _aes_random_bytes(parts: Any, dst: np.ndarray, key: int, byte0: int) -> None
         done += take
 
 
-def random_bytes(dst: np.ndarray, key: int, byte0: int) -> None:
-    """Fill the uint8 array `dst` with bytes [byte0, byte0 + len(dst)) of random stream `key`."""
+def random_bytes(dst: memoryview, key: int, byte0: int) -> None:
+    """Fill the byte memoryview `dst` with bytes [byte0, byte0 + len(dst)) of random stream `key`."""
     parts = _aes if _aes is not None else _aes_parts()
     if parts:
         _aes_random_bytes(parts, dst, key, byte0)

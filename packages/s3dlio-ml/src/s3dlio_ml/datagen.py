@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import numpy as np
+from typing import Any
 
 __all__ = [
     "BLOCK_SIZE",
@@ -77,13 +74,13 @@ class DataLayout:
     def block_key(self, u: int) -> int:
         return splitmix64((self.seed + u) & _M64)
 
-    def fill(self, dst: np.ndarray, start: int = 0) -> None:
-        """Write bytes [start, start + len(dst)) of the dataset into the uint8 array `dst`.
+    def fill(self, dst: memoryview, start: int = 0) -> None:
+        """Write bytes [start, start + len(dst)) of the dataset into the byte memoryview `dst`.
 
         When `dst` holds the dataset from byte 0, repeated (dedup) blocks are copied from their first
         occurrence instead of being generated again.
         """
-        end = start + dst.shape[0]
+        end = start + len(dst)
         L = self.block_len
         p = start
         while p < end:
@@ -95,14 +92,14 @@ class DataLayout:
             if u != i and start <= src and src + take <= p:
                 piece[:] = dst[src - start:src - start + take]  # an earlier copy of the same block
             else:
+                from ._datagen_kernel import random_bytes, zero_fill
+
                 rand_end = L - self.zero_len(u)
                 r = max(0, min(take, rand_end - o))
                 if r:
-                    from ._datagen_kernel import random_bytes
-
                     random_bytes(piece[:r], self.block_key(u), o)
                 if r < take:
-                    piece[r:] = 0
+                    zero_fill(piece[r:])
             p += take
 
 
@@ -139,10 +136,10 @@ def default_data_gen_threads() -> int:
         return os.cpu_count() or 1
 
 
-def _as_uint8(buffer: Any) -> np.ndarray:
-    from ._datagen_kernel import as_uint8
+def _as_bytes(buffer: Any) -> memoryview:
+    from ._datagen_kernel import as_bytes
 
-    return as_uint8(buffer)
+    return as_bytes(buffer)
 
 
 def _threads_for(n: int, threads: int | None) -> int:
@@ -153,9 +150,9 @@ def _threads_for(n: int, threads: int | None) -> int:
     return max(1, min(threads, -(-n // BLOCK_SIZE)))
 
 
-def fill_buffer(dst: np.ndarray, layout: DataLayout, start: int = 0, threads: int | None = None) -> None:
-    """Fill the uint8 array `dst` with bytes [start, ...) of `layout`, on up to `threads` threads."""
-    n = dst.shape[0]
+def fill_buffer(dst: memoryview, layout: DataLayout, start: int = 0, threads: int | None = None) -> None:
+    """Fill the byte memoryview `dst` with bytes [start, ...) of `layout`, on up to `threads` threads."""
+    n = len(dst)
     t = _threads_for(n, threads)
     if t == 1:
         layout.fill(dst, start)
@@ -178,7 +175,7 @@ def fill_buffer(dst: np.ndarray, layout: DataLayout, start: int = 0, threads: in
                         level="parts")
 
 
-def _copy_or_fill(dst: np.ndarray, layout: DataLayout, start: int, span: tuple[int, int], done: int) -> None:
+def _copy_or_fill(dst: memoryview, layout: DataLayout, start: int, span: tuple[int, int], done: int) -> None:
     """Fill dst[span] (dataset bytes start+span) from the dedup originals finished in dst[:done]."""
     L = layout.block_len
     p, end = span
@@ -196,10 +193,10 @@ def _copy_or_fill(dst: np.ndarray, layout: DataLayout, start: int, span: tuple[i
 def generate_into_buffer(buffer: Any, dedup: int = 1, compress: int = 1, threads: int | None = None, *,
                          seed: int | None = None) -> int:
     """Fill any writable buffer (bytearray, numpy array, memoryview, mmap) in place; returns its length."""
-    dst = _as_uint8(buffer)
-    layout = DataLayout(dst.shape[0], dedup, compress, seed)
+    dst = _as_bytes(buffer)
+    layout = DataLayout(len(dst), dedup, compress, seed)
     fill_buffer(dst, layout, 0, threads)
-    return int(dst.shape[0])
+    return len(dst)
 
 
 def generate_data_with_threads(size: int, dedup: int = 1, compress: int = 1, threads: int | None = None, *,
@@ -210,7 +207,7 @@ def generate_data_with_threads(size: int, dedup: int = 1, compress: int = 1, thr
     layout = DataLayout(size, dedup, compress, seed)
     out = BytesView.allocate(layout.size)
     if layout.size:
-        fill_buffer(_as_uint8(out), layout, 0, threads)
+        fill_buffer(_as_bytes(out), layout, 0, threads)
     return out
 
 
@@ -257,8 +254,8 @@ class Generator:
 
     def fill_chunk(self, buffer: Any) -> int:
         """Fill `buffer` with the next bytes of the stream; returns how many (short at the end, 0 when done)."""
-        dst = _as_uint8(buffer)
-        n = min(dst.shape[0], self._layout.size - self._pos)
+        dst = _as_bytes(buffer)
+        n = min(len(dst), self._layout.size - self._pos)
         if n <= 0:
             return 0
         fill_buffer(dst[:n], self._layout, self._pos, self._threads)
@@ -311,13 +308,13 @@ class XorStream:
 
     def fill(self, buffer: Any) -> int:
         """Fill a writable buffer in place with fresh unique bytes; returns its length."""
-        dst = _as_uint8(buffer)
+        dst = _as_bytes(buffer)
         key = self._next_key()
-        if dst.shape[0]:
+        if len(dst):
             from ._datagen_kernel import random_bytes
 
             random_bytes(dst, key, 0)
-        return int(dst.shape[0])
+        return len(dst)
 
     def generate(self, size: int) -> Any:
         """`size` fresh unique bytes as a BytesView."""

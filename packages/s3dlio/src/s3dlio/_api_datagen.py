@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import logging
+import queue
 from typing import Any
 
-from s3dlio_core import bounded_map, store_for_uri, validate_max_in_flight
+from s3dlio_core import BytesView, bounded_map, store_for_uri, validate_max_in_flight
 from s3dlio_core.errors import UnsupportedOperationError
 from s3dlio_ml.datagen import (
     Generator,
@@ -34,6 +35,7 @@ log = logging.getLogger("s3dlio.datagen")
 
 DEFAULT_OBJECT_SIZE = 20 << 20  # the original's DEFAULT_OBJECT_SIZE
 DEFAULT_TEMPLATE = "object-{}"
+MIN_STREAM_PIECE = 1 << 20  # streaming writes at least this much per call (smaller costs more per byte)
 _SINGLE_PASS = frozenset({"single-pass", "single_pass", "singlepass"})
 _M64 = (1 << 64) - 1
 
@@ -71,9 +73,11 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
                 progress: Any = None) -> None:
     """Generate `num` synthetic objects of `size` bytes under `prefix` (the bulk form of `put`).
 
-    Each object gets its own seed, so no two objects share content. `data_gen_mode="streaming"` streams
-    objects larger than `chunk_size` through the store's writer in chunks (bounded memory);
-    "single-pass" generates each object whole, then writes it. `progress(nbytes)` is called per object.
+    Each object gets its own seed, so no two objects share content. Raw objects are generated into buffers
+    reused across objects (at most `max_in_flight` of them, freed on return): "single-pass" makes each
+    object whole and writes it with one put; "streaming" (the default) bounds memory, streaming objects
+    larger than max(chunk_size, 1 MiB) through the store's writer in pieces of that size.
+    `progress(nbytes)` is called once per object.
     """
     num = _check_count(num)
     validate_max_in_flight(max_in_flight)
@@ -89,17 +93,33 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
         return
     kind = _object_kind(object_type)
     streaming = str(data_gen_mode).lower() not in _SINGLE_PASS
+    piece = min(size, max(chunk_size, MIN_STREAM_PIECE)) if streaming else size
     seed0 = new_seed()
     threads = 1 if num > 1 else None
+    buffers: queue.SimpleQueue[Any] = queue.SimpleQueue()  # reused: no page faults per object
 
     def one(i: int) -> None:
         seed = (seed0 + (i << 40)) & _M64  # 2**40 blocks apart: objects never share a block
         uri = uris[i]
-        if kind == "raw" and streaming and size > chunk_size:
-            _put_streaming(store, uri, size, dedup_factor, compress_factor, chunk_size, seed)
-        else:
+        if kind != "raw":
             data = generate_data_with_threads(size, dedup_factor, compress_factor, threads, seed=seed)
             store.put(uri, _wrap(kind, data, uri))
+        else:
+            try:
+                buf = buffers.get_nowait()
+            except queue.Empty:
+                buf = memoryview(BytesView.allocate(piece))
+            try:
+                gen = Generator(size, dedup_factor, compress_factor, threads=threads, seed=seed)
+                if size <= piece:
+                    gen.fill_chunk(buf[:size])
+                    store.put(uri, buf[:size])
+                else:
+                    with store.open_writer(uri) as w:  # an exception aborts: no half object
+                        while n := gen.fill_chunk(buf):
+                            w.write(buf[:n])
+            finally:
+                buffers.put(buf)
         if progress is not None:
             progress(size)
 
@@ -118,18 +138,6 @@ def _create_bucket(store: Any, prefix: str) -> None:
             store.mkdir(prefix)
     except Exception as e:  # the puts that follow report any real problem
         log.warning("create bucket for %s: %s", prefix, e)
-
-
-def _put_streaming(store: Any, uri: str, size: int, dedup: int, compress: int, chunk: int,
-                   seed: int) -> None:
-    gen = Generator(size, dedup, compress, threads=1, chunk_size=chunk, seed=seed)
-    from s3dlio_core import BytesView
-
-    buf = BytesView.allocate(min(chunk, size))
-    mv = memoryview(buf)
-    with store.open_writer(uri) as w:  # an exception aborts: no half object
-        while n := gen.fill_chunk(buf):
-            w.write(mv[:n])
 
 
 def _object_kind(object_type: Any) -> str:
