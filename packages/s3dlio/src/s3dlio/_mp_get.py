@@ -1,12 +1,16 @@
 """mp_get: GET a numbered set of objects from several processes at once (any store) and report throughput.
 
 Per-request Python work holds the GIL, so small-object GET rates scale with processes, not threads. Each
-worker process GETs its shard of the keys with `jobs` requests in flight and discards the data.
+worker process GETs its shard of the keys with `jobs` requests in flight and discards the data. Workers
+are plain `python -m s3dlio._mp_get` subprocesses (like the original's s3-cli workers): no fork of a
+threaded parent and no re-import of the caller's `__main__`. They start the clock together: each one
+sets up, says "ready", and waits for "go", so process start-up is not counted as transfer time.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
@@ -26,68 +30,93 @@ def mp_get_uris(uri: str, num: int, template: str = "object_{}.dat") -> list[str
     return [base + template + str(i) for i in range(num)]
 
 
-def _worker(worker_id: int, uris: list[str], jobs: int) -> dict[str, Any]:
-    """GET every URI of the shard (data discarded); counts successes, failures and bytes."""
-    from s3dlio_core import bounded_map, store_for_uri
+class _Shard:
+    """One worker's share: set up first (store, connections), then `run()` GETs and counts."""
 
-    store, _ = store_for_uri(uris[0])
-    get = store.get
+    def __init__(self, worker_id: int, uris: list[str], jobs: int) -> None:
+        from s3dlio_core import store_for_uri
 
-    def one(u: str) -> int:
-        try:
-            return len(get(u))
-        except Exception:
-            return -1
+        self.worker_id, self.uris, self.jobs = worker_id, uris, jobs
+        self.store = store_for_uri(uris[0])[0] if uris else None
 
-    t0 = time.time()
-    sizes = bounded_map(one, uris, min(jobs, len(uris)))
-    t1 = time.time()
-    ok = [s for s in sizes if s >= 0]
-    nbytes = sum(ok)
-    dt = max(t1 - t0, 1e-9)
-    return {"worker_id": worker_id, "attempted": len(uris), "succeeded": len(ok),
-            "failed": len(uris) - len(ok), "bytes": nbytes, "objects": len(ok),
-            "throughput_mb_s": nbytes / dt / 1e6, "_start": t0, "_end": t1}
+    def run(self) -> dict[str, Any]:
+        from s3dlio_core import bounded_map
+
+        get = self.store.get if self.store is not None else None
+
+        def one(u: str) -> int:
+            try:
+                return len(get(u))  # type: ignore[misc]
+            except Exception:
+                return -1
+
+        t0 = time.time()
+        sizes = bounded_map(one, self.uris, max(1, min(self.jobs, len(self.uris))))
+        t1 = time.time()
+        ok = [s for s in sizes if s >= 0]
+        nbytes = sum(ok)
+        return {"worker_id": self.worker_id, "attempted": len(self.uris), "succeeded": len(ok),
+                "failed": len(self.uris) - len(ok), "bytes": nbytes, "objects": len(ok),
+                "throughput_mb_s": nbytes / max(t1 - t0, 1e-9) / 1e6, "_start": t0, "_end": t1}
 
 
 def _run_workers(tasks: list[tuple[int, list[str], int]]) -> list[dict[str, Any]]:
-    """One `python -m s3dlio._mp_get` process per shard (a key-list file in, stats as JSON out).
-
-    Plain subprocesses, like the original's s3-cli workers: no fork of a threaded parent, and no
-    re-import of the caller's __main__ (which multiprocessing's spawn needs guarded).
-    """
+    """One worker subprocess per shard: key list in a file, "ready"/"go" barrier, stats as JSON out."""
     import json
     import subprocess
-    import sys
     import tempfile
+
+    from s3dlio_core import S3dlioError
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     with tempfile.TemporaryDirectory(prefix="s3dlio-mp-get-") as tmp:
-        procs = []
-        for wid, shard, jobs in tasks:
-            keylist = os.path.join(tmp, f"shard-{wid}.txt")
-            with open(keylist, "w") as f:
-                f.write("\n".join(shard))
-            procs.append(subprocess.Popen([sys.executable, "-m", "s3dlio._mp_get", str(wid), str(jobs), keylist],
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
-        out = []
+        procs: list[subprocess.Popen[bytes]] = []
+        errs = []
         try:
-            for p, (wid, shard, _) in zip(procs, tasks, strict=True):
-                stdout, stderr = p.communicate()
-                if p.returncode != 0:
-                    from s3dlio_core import S3dlioError
-
-                    msg = stderr.decode(errors="replace").strip().splitlines()
-                    raise S3dlioError(f"mp_get worker {wid} failed (exit {p.returncode}): "
-                                      f"{msg[-1] if msg else 'no message'}", shard[0] if shard else None)
-                out.append(json.loads(stdout.decode().strip().splitlines()[-1]))
+            for wid, shard, jobs in tasks:
+                keylist = os.path.join(tmp, f"shard-{wid}.txt")
+                with open(keylist, "w") as f:
+                    f.write("\n".join(shard))
+                err = open(os.path.join(tmp, f"err-{wid}.txt"), "w+b")  # noqa: SIM115 - closed below
+                errs.append(err)
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "s3dlio._mp_get", str(wid), str(jobs), keylist],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env))
+            for k, (p, (wid, _, _)) in enumerate(zip(procs, tasks, strict=True)):  # everyone set up ...
+                assert p.stdout is not None
+                if p.stdout.readline().strip() != b"ready":
+                    raise S3dlioError(f"mp_get worker {wid} failed to start: {_tail(errs[k], p)}")
+            for p in procs:  # ... then all start together
+                assert p.stdin is not None
+                p.stdin.write(b"go\n")
+                p.stdin.close()
+            out = []
+            for k, (p, (wid, shard, _)) in enumerate(zip(procs, tasks, strict=True)):
+                assert p.stdout is not None
+                data = p.stdout.read()
+                if p.wait() != 0:
+                    raise S3dlioError(f"mp_get worker {wid} failed (exit {p.returncode}): {_tail(errs[k], p)}",
+                                      shard[0] if shard else None)
+                out.append(json.loads(data.decode().strip().splitlines()[-1]))
+            return out
         finally:
-            for q in procs:
-                if q.poll() is None:
-                    q.kill()
-                    q.wait()
-    return out
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                for s in (p.stdin, p.stdout):
+                    if s is not None and not s.closed:
+                        s.close()
+            for e in errs:
+                e.close()
+
+
+def _tail(err: Any, p: Any) -> str:
+    p.wait()
+    err.seek(0)
+    lines = err.read().decode(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "no message"
 
 
 def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: str = "object_{}.dat",
@@ -103,17 +132,13 @@ def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: 
         raise ValueError(f"num must be an int >= 0, got {num!r}")
     uris = mp_get_uris(uri, num, template)
     nproc = max(1, min(procs, len(uris)))
-    shards = [uris[i::nproc] for i in range(nproc)]
-    tasks = [(i, shard, jobs) for i, shard in enumerate(shards) if shard]
+    tasks = [(i, uris[i::nproc], jobs) for i in range(nproc) if uris[i::nproc]]
     t0 = time.time()
-    workers = [_worker(*t) for t in tasks] if len(tasks) <= 1 else _run_workers(tasks)
+    workers = [_Shard(*t).run() for t in tasks] if len(tasks) <= 1 else _run_workers(tasks)
     t1 = time.time()
-    start = min((w["_start"] for w in workers), default=t0)
-    end = max((w["_end"] for w in workers), default=t1)
+    start = min((w.pop("_start") for w in workers), default=t0)
+    end = max((w.pop("_end") for w in workers), default=t1)
     duration = max(end - start, 1e-9)
-    for w in workers:
-        w.pop("_start")
-        w.pop("_end")
     succeeded = sum(w["succeeded"] for w in workers)
     total = sum(w["bytes"] for w in workers)
     return {
@@ -131,18 +156,19 @@ def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: 
 
 
 def _main(argv: list[str]) -> int:
-    """Worker entry: argv = [worker_id, jobs, keylist file (one URI a line)]; prints one JSON line."""
+    """Worker: argv = [worker_id, jobs, keylist file]; prints "ready", waits for "go", prints JSON stats."""
     import json
-    import sys
 
     with open(argv[2]) as f:
-        uris = [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    stats = _worker(int(argv[0]), uris, int(argv[1])) if uris else {}
-    sys.stdout.write(json.dumps(stats) + "\n")
+        uris = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    shard = _Shard(int(argv[0]), uris, int(argv[1]))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
+    sys.stdout.write(json.dumps(shard.run()) + "\n")
+    sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    import sys
-
     raise SystemExit(_main(sys.argv[1:]))
