@@ -1,14 +1,15 @@
-"""One contract for every store: what goes in comes out, byte for byte, with the same rules."""
+"""One contract for every store: what goes in comes out, byte for byte, whatever its size."""
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 import s3dlio
-import s3dlio_core
 
-SIZES = [0, 1, 5 * (1 << 20) + 1]
+MiB = 1 << 20
+SIZES = [0, 1, 5 * MiB + 1]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n}B")
@@ -23,52 +24,103 @@ def test_put_get_roundtrip(store_prefix: str, size: int) -> None:
     assert s3dlio.stat(uri)["size"] == size
 
 
+def test_large_roundtrip_64mib(store_prefix: str) -> None:
+    """64 MiB: above the multipart and range-split thresholds on object stores."""
+    data = os.urandom(64 * MiB)
+    uri = store_prefix + "big/obj-64MiB.bin"
+    s3dlio.put(uri, data)
+    assert s3dlio.stat(uri)["size"] == len(data)
+    got = s3dlio.get(uri)
+    assert len(got) == len(data)
+    assert memoryview(got) == memoryview(data)
+    buf = bytearray(len(data))
+    assert s3dlio.get_into(uri, buf) == len(data)
+    assert buf == data
+    tail = s3dlio.get_range(uri, 40 * MiB + 3)
+    assert bytes(tail) == data[40 * MiB + 3:]
+
+
+def test_overwrite_replaces_content(store_prefix: str) -> None:
+    uri = store_prefix + "over.bin"
+    s3dlio.put(uri, b"first version, longer")
+    s3dlio.put(uri, b"second")
+    assert bytes(s3dlio.get(uri)) == b"second"
+    assert s3dlio.stat(uri)["size"] == 6
+
+
+def test_put_accepts_buffers_and_streams(store_prefix: str) -> None:
+    data = os.urandom(100_000)
+    s3dlio.put(store_prefix + "mv.bin", memoryview(data)[10:])
+    assert bytes(s3dlio.get(store_prefix + "mv.bin")) == data[10:]
+    s3dlio.put(store_prefix + "stream.bin", io.BytesIO(data))
+    assert bytes(s3dlio.get(store_prefix + "stream.bin")) == data
+
+
+def test_get_into_exact_and_mismatch(store_prefix: str) -> None:
+    data = os.urandom(3000)
+    uri = store_prefix + "into.bin"
+    s3dlio.put(uri, data)
+    buf = bytearray(3000)
+    assert s3dlio.get_into(uri, buf) == 3000
+    assert buf == data
+    with pytest.raises(s3dlio.LengthMismatchError):
+        s3dlio.get_into(uri, bytearray(100))
+
+
 def test_ranges(store_prefix: str) -> None:
     data = os.urandom(10_000)
     uri = store_prefix + "ranged.bin"
     s3dlio.put(uri, data)
     assert bytes(s3dlio.get_range(uri, 6, 5)) == data[6:11]
+    assert bytes(s3dlio.get_range(uri, 0, 1)) == data[:1]
+    assert bytes(s3dlio.get_range(uri, 0)) == data  # open-ended from 0 = whole object
     assert bytes(s3dlio.get_range(uri, 9_000)) == data[9_000:]  # open-ended
-    assert bytes(s3dlio.get_range(uri, 9_990, 100)) == data[9_990:]  # length past the end
+    assert bytes(s3dlio.get_range(uri, 9_990, 100)) == data[9_990:]  # length past the end: truncated
+    assert bytes(s3dlio.get_range(uri, 9_999, 1)) == data[9_999:]  # the last byte
+    assert bytes(s3dlio.get_range(uri, 10_000)) == b""  # starts at the end
+    assert bytes(s3dlio.get_range(uri, 50_000, 10)) == b""  # starts past the end
+    assert bytes(s3dlio.get_range(uri, 100, 0)) == b""
+    r = s3dlio.get_range(uri, 1, 2)
+    assert isinstance(r, s3dlio.BytesView)
 
 
-def test_missing_object_is_typed_error(store_prefix: str) -> None:
-    uri = store_prefix + "does-not-exist.bin"
-    with pytest.raises(s3dlio.ObjectNotFoundError) as ei:
-        s3dlio.get(uri)
-    assert isinstance(ei.value, RuntimeError)
-    assert "does-not-exist.bin" in str(ei.value)
-    with pytest.raises(s3dlio.ObjectNotFoundError):
-        s3dlio.stat(uri)
-    assert s3dlio.exists(uri) is False
+def test_range_arguments_are_checked(store_prefix: str) -> None:
+    uri = store_prefix + "args.bin"
+    s3dlio.put(uri, b"0123456789")
+    with pytest.raises(OverflowError):
+        s3dlio.get_range(uri, -1, 2)
+    with pytest.raises(OverflowError):
+        s3dlio.get_range(uri, 0, -2)
 
 
-def test_list_delete_rules(store_prefix: str) -> None:
-    keys = ["dir/a.bin", "dir/b.bin", "dir/sub/c.bin", "dir2/x.bin", "dirx", "foo", "foobar", "foo.bak"]
-    store, _ = s3dlio_core.store_for_uri(store_prefix)
-    if not store.capabilities.directories:
-        keys.append("foo/inner")  # a filesystem cannot hold a file 'foo' and a directory 'foo/' at once
-    for k in keys:
-        s3dlio.put(store_prefix + k, k.encode())
-    p = store_prefix
-    assert sorted(s3dlio.list(p, recursive=True)) == sorted(p + k for k in keys)
-    assert sorted(s3dlio.list(p + "dir/")) == [p + "dir/a.bin", p + "dir/b.bin", p + "dir/sub/"]
-    assert sorted(s3dlio.list(p + "dir", recursive=True)) == [p + "dir/a.bin", p + "dir/b.bin",
-                                                                p + "dir/sub/c.bin"]
-    assert sorted(s3dlio.list(p, recursive=True, pattern=r"\.bin$")) == sorted(
-        p + k for k in keys if k.endswith(".bin"))
-    s3dlio.delete(p + "foo")  # exactly one object
-    assert not s3dlio.exists(p + "foo")
-    assert s3dlio.exists(p + "foobar")
-    s3dlio.delete(p + "not-there")  # missing is fine
-    s3dlio.delete(p + "dir/", recursive=True)
-    assert s3dlio.list(p + "dir/", recursive=True) == []
-    assert s3dlio.exists(p + "dir2/x.bin") and s3dlio.exists(p + "dirx")
+def test_streaming_writer_roundtrip(store_prefix: str) -> None:
+    """The object appears only when the writer closes; an aborted writer leaves nothing."""
+    from s3dlio_core import store_for_uri
+
+    uri = store_prefix + "writer/obj.bin"
+    store, _ = store_for_uri(uri)
+    chunks = [os.urandom(n) for n in (1, 1000, 3 * MiB, 7)]
+    w = store.open_writer(uri)
+    for c in chunks:
+        w.write(c)
+    assert not s3dlio.exists(uri)
+    assert w.close() == sum(map(len, chunks))
+    assert bytes(s3dlio.get(uri)) == b"".join(chunks)
+
+    gone = store_prefix + "writer/aborted.bin"
+    w = store.open_writer(gone)
+    w.write(b"x" * 1000)
+    w.abort()
+    assert not s3dlio.exists(gone)
+    with pytest.raises(ZeroDivisionError), store.open_writer(gone) as w2:
+        w2.write(b"y" * 10)
+        raise ZeroDivisionError
+    assert not s3dlio.exists(gone)
 
 
-def test_keys_with_odd_characters(store_prefix: str) -> None:
-    for name in ["with space.bin", "unicodé-ü-日本.bin", "plus+sign.bin", "percent%20.bin", "hash#tag.bin"]:
-        uri = store_prefix + "odd/" + name
-        s3dlio.put(uri, name.encode())
-        assert bytes(s3dlio.get(uri)) == name.encode()
-        assert uri in s3dlio.list(store_prefix + "odd/")
+def test_many_in_input_order(store_prefix: str) -> None:
+    items = [(store_prefix + f"many/{i:03d}", os.urandom(i * 37)) for i in range(50)]
+    s3dlio.put_many(items, max_in_flight=8)
+    got = s3dlio.get_many([u for u, _ in reversed(items)], max_in_flight=8)
+    assert [u for u, _ in got] == [u for u, _ in reversed(items)]
+    assert [bytes(d) for _, d in got] == [d for _, d in reversed(items)]

@@ -1,5 +1,42 @@
-"""Flat-API names for the s3 feature (filled in by its issue)."""
+"""Flat-API names for the S3 feature: `configure_s3` and the explicit `MultipartUploadWriter`."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import os
+from typing import Any
+
+__all__ = ["configure_s3", "MultipartUploadWriter"]
+
+try:
+    from s3dlio_backends.s3.writer import MultipartUploadWriter
+except ImportError as _e:  # pragma: no cover - s3dlio-backends not installed
+    _why = str(_e)
+
+    class MultipartUploadWriter:  # type: ignore[no-redef]
+        """Placeholder: the S3 backend (s3dlio-backends) is not installed."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            from s3dlio_core.errors import BackendNotInstalledError
+
+            raise BackendNotInstalledError(f"MultipartUploadWriter needs s3dlio-backends ({_why}); "
+                                           "pip install s3dlio-backends")
+
+        @classmethod
+        def from_uri(cls, uri: str, *args: Any, **kwargs: Any) -> Any:
+            return cls(uri, *args, **kwargs)
+
+
+def configure_s3(endpoint_url: str | None = None, region: str | None = None,
+                 ca_bundle: str | None = None) -> None:
+    """Point S3 at `endpoint_url` / `region` / a CA bundle (sets AWS_ENDPOINT_URL, AWS_REGION and
+    AWS_DEFAULT_REGION, AWS_CA_BUNDLE) and drop cached S3 stores so the next call uses them."""
+    if endpoint_url is not None:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    if region is not None:
+        os.environ["AWS_DEFAULT_REGION"] = region
+        os.environ["AWS_REGION"] = region
+    if ca_bundle is not None:
+        os.environ["AWS_CA_BUNDLE"] = ca_bundle
+    from s3dlio_core.registry import clear_store_cache
+
+    clear_store_cache()

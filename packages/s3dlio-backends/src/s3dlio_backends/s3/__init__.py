@@ -1,0 +1,23 @@
+"""The s3:// store (S3Store) and the explicit multipart writer (MultipartUploadWriter).
+
+Names resolve on first use, so importing the writer (which `import s3dlio` does) stays cheap and the
+store's HTTP/TLS machinery loads only when an s3:// URI is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["S3Store", "S3ObjectWriter", "MultipartUploadWriter"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("S3Store", "S3ObjectWriter"):
+        from . import store
+
+        return getattr(store, name)
+    if name == "MultipartUploadWriter":
+        from .writer import MultipartUploadWriter
+
+        return MultipartUploadWriter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

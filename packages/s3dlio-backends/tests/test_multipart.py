@@ -1,0 +1,142 @@
+"""The multipart coordinator with an in-memory part sink: sizing, ordering, bounded parallelism, and
+abort on every failure path."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from s3dlio_backends.multipart import (
+    DEFAULT_PART_SIZE,
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    MultipartCoordinator,
+    default_max_in_flight,
+    part_size_for,
+)
+
+MiB = 1 << 20
+
+
+class MemorySink:
+    """Collects parts in memory like a server would; can fail a chosen part."""
+
+    def __init__(self, fail_part: int | None = None, delay: float = 0.0) -> None:
+        self.parts: dict[int, bytes] = {}
+        self.created = 0
+        self.completed: list[tuple[int, str]] | None = None
+        self.aborted = False
+        self.fail_part = fail_part
+        self.delay = delay
+        self.in_flight = 0
+        self.max_seen = 0
+        self.lock = threading.Lock()
+
+    def create(self) -> str:
+        self.created += 1
+        return "upload-1"
+
+    def upload_part(self, upload_id: str, number: int, data: memoryview) -> str:
+        with self.lock:
+            self.in_flight += 1
+            self.max_seen = max(self.max_seen, self.in_flight)
+        try:
+            time.sleep(self.delay)
+            if number == self.fail_part:
+                raise OSError(f"part {number} failed")
+            self.parts[number] = bytes(data)
+            return f'"etag-{number}"'
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> str:
+        self.completed = parts
+        return '"final-etag"'
+
+    def abort(self, upload_id: str) -> None:
+        self.aborted = True
+
+    def joined(self) -> bytes:
+        return b"".join(self.parts[n] for n in sorted(self.parts))
+
+
+def test_part_sizes() -> None:
+    assert part_size_for(None) == DEFAULT_PART_SIZE == 16 * MiB
+    assert part_size_for(None, 1) == MIN_PART_SIZE
+    assert part_size_for(100 * MiB, 8 * MiB) == 8 * MiB
+    for total in (10_000 * 16 * MiB + 1, 1 << 40, 5 << 40):
+        size = part_size_for(total)
+        assert -(-total // size) <= MAX_PARTS and size % MiB == 0
+    assert default_max_in_flight(16 * MiB) == 32 and default_max_in_flight(8 * MiB) == 64
+    assert default_max_in_flight(5 * MiB) == 103
+
+
+def test_parts_arrive_in_order_and_complete() -> None:
+    sink = MemorySink(delay=0.01)
+    c = MultipartCoordinator(sink, 5 * MiB, max_in_flight=3)
+    data = bytes(range(256)) * (100 * 1024)  # 25 MiB
+    for i in range(0, len(data), 777_777):
+        c.write(memoryview(data)[i:i + 777_777])
+    result = c.finish()
+    assert sink.joined() == data
+    assert [n for n, _ in sink.completed or []] == [1, 2, 3, 4, 5]
+    assert all(len(sink.parts[n]) == 5 * MiB for n in range(1, 5))
+    assert result["parts"] == 5 and result["total_bytes"] == len(data) and result["etag"] == '"final-etag"'
+    assert sink.max_seen <= 3
+    assert not sink.aborted
+
+
+def test_borrowed_whole_parts_and_empty_upload() -> None:
+    sink = MemorySink()
+    c = MultipartCoordinator(sink, 5 * MiB, 4)
+    data = bytes(11 * MiB)
+    c.write(memoryview(data), borrow=True)
+    assert c.finish()["parts"] == 3
+    empty = MemorySink()
+    assert MultipartCoordinator(empty, 5 * MiB, 4).finish()["parts"] == 1  # one empty part
+    assert empty.parts == {1: b""}
+
+
+def test_lazy_coordinator_keeps_small_streams_for_one_put() -> None:
+    sink = MemorySink()
+    c = MultipartCoordinator(sink, 5 * MiB, 4, lazy=True)
+    c.write(memoryview(b"small"))
+    result = c.finish()
+    assert bytes(result["single"]) == b"small" and sink.created == 0
+
+
+@pytest.mark.parametrize("fail_part", [1, 3])
+def test_failed_part_aborts_the_upload(fail_part: int) -> None:
+    sink = MemorySink(fail_part=fail_part, delay=0.005)
+    c = MultipartCoordinator(sink, 5 * MiB, 2)
+    with pytest.raises(OSError, match=f"part {fail_part} failed"):
+        for _ in range(6):
+            c.write(memoryview(bytes(5 * MiB)))
+        c.finish()
+    assert sink.aborted and sink.completed is None
+    c.abort()  # idempotent
+
+
+def test_failed_complete_aborts() -> None:
+    class FailingComplete(MemorySink):
+        def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> str:
+            raise RuntimeError("complete failed")
+
+    sink = FailingComplete()
+    c = MultipartCoordinator(sink, 5 * MiB, 2)
+    c.write(memoryview(bytes(6 * MiB)))
+    with pytest.raises(RuntimeError, match="complete failed"):
+        c.finish()
+    assert sink.aborted
+
+
+def test_streaming_part_size_grows() -> None:
+    sink = MemorySink()
+    c = MultipartCoordinator(sink, 5 * MiB, 4)
+    c._number = 999  # as if 999 parts went up already
+    c.write(memoryview(bytes(5 * MiB)))
+    assert c.part_size == 10 * MiB
+    c.abort()
+    assert sink.aborted

@@ -1,0 +1,143 @@
+"""A loopback HTTP proxy in front of a real S3 server that records every request line and can answer
+chosen requests with a fault instead of forwarding them: 503 SlowDown, 500, 403, or a connection reset.
+
+Requests are forwarded byte for byte (the Host header included), so SigV4 signatures made for the proxy's
+address verify at the server behind it.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+
+__all__ = ["FaultProxy"]
+
+_FAULTS = {
+    "503": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "500": (500, "Internal Server Error", "InternalError", "We encountered an internal error."),
+    "403": (403, "Forbidden", "AccessDenied", "Access Denied"),
+}
+
+
+def _recv_until(sock: socket.socket, buf: bytearray, marker: bytes) -> int:
+    while True:
+        i = buf.find(marker)
+        if i >= 0:
+            return i
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+
+
+def _recv_exact(sock: socket.socket, buf: bytearray, n: int) -> bytes:
+    while len(buf) < n:
+        chunk = sock.recv(max(65536, n - len(buf)))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    out = bytes(buf[:n])
+    del buf[:n]
+    return out
+
+
+def _read_message(sock: socket.socket, buf: bytearray, method: str | None = None) -> tuple[bytes, bytes]:
+    """(head incl. blank line, body) of one HTTP/1.1 message; `method` given = it is a response."""
+    i = _recv_until(sock, buf, b"\r\n\r\n")
+    head = bytes(buf[:i + 4])
+    del buf[:i + 4]
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if method is not None:
+        status = int(head[9:12])
+        if method == "HEAD" or status in (204, 304):
+            return head, b""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = bytearray()
+        while True:
+            j = _recv_until(sock, buf, b"\r\n")
+            size = int(bytes(buf[:j]).split(b";")[0], 16)
+            body += bytes(buf[:j + 2])
+            del buf[:j + 2]
+            body += _recv_exact(sock, buf, size + 2)
+            if size == 0:
+                return head, bytes(body)
+    return head, _recv_exact(sock, buf, int(headers.get("content-length", "0")))
+
+
+class FaultProxy:
+    """Forward to `upstream` ('host:port'); `faults` is consumed one entry per request."""
+
+    def __init__(self, upstream: str) -> None:
+        host, _, port = upstream.rpartition(":")
+        self.upstream = (host, int(port))
+        self.faults: list[str] = []
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._srv = socket.create_server(("127.0.0.1", 0))
+        self.port = self._srv.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True, name="fault-proxy")
+        self._thread.start()
+
+    @property
+    def hostport(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def reset(self, faults: list[str] | None = None) -> None:
+        with self._lock:
+            self.faults = list(faults or [])
+            self.requests = []
+
+    def close(self) -> None:
+        self._stop = True
+        try:
+            self._srv.close()
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self._srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = bytearray()
+        up: socket.socket | None = None
+        upbuf = bytearray()
+        try:
+            while True:
+                head, body = _read_message(conn, buf)
+                line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                method = line.split(" ", 1)[0]
+                with self._lock:
+                    self.requests.append(line)
+                    fault = self.faults.pop(0) if self.faults else "pass"
+                if fault == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    conn.close()
+                    return
+                if fault in _FAULTS:
+                    status, reason, code, msg = _FAULTS[fault]
+                    xml = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>{msg}</Message></Error>"
+                    payload = b"" if method == "HEAD" else xml.encode()
+                    conn.sendall(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
+                                 f"Content-Length: {len(xml)}\r\n\r\n".encode() + payload)
+                    continue
+                if up is None:
+                    up = socket.create_connection(self.upstream)
+                up.sendall(head + body)
+                rhead, rbody = _read_message(up, upbuf, method)
+                conn.sendall(rhead + rbody)
+        except (ConnectionError, OSError, ValueError):
+            pass
+        finally:
+            conn.close()
+            if up is not None:
+                up.close()
