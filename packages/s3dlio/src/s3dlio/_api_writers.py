@@ -298,19 +298,17 @@ def _load_crc() -> Any:
 
 
 def _crc32c(crc: int, mv: memoryview) -> int:
-    """crc32c extended by `mv` (no copy when the C library can be reached, else one copy)."""
+    """crc32c extended by `mv`: read in place (writable buffers, whole bytes objects), else from one copy."""
     fn = _crc_fn if _crc_fn is not None else _load_crc()
     n = mv.nbytes
     if not n:
         return crc
     if fn:
-        if mv.readonly:
-            import numpy as np
-
-            addr = np.frombuffer(mv, dtype=np.uint8).ctypes.data
-        else:
-            addr = ctypes.addressof(ctypes.c_char.from_buffer(mv))
-        return int(fn(crc, addr, n))
+        if not mv.readonly:
+            return int(fn(crc, ctypes.addressof(ctypes.c_char.from_buffer(mv)), n))
+        obj = mv.obj
+        if isinstance(obj, bytes) and len(obj) == n:  # ctypes passes a bytes object's own buffer
+            return int(fn(crc, obj, n))
     import google_crc32c
 
     return int(google_crc32c.extend(crc, bytes(mv)))
