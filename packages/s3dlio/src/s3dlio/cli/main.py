@@ -19,17 +19,19 @@ __all__ = ["main", "build_parser"]
 DEFAULT_OBJECT_SIZE = 20 << 20
 _EPILOG = """\
 examples:
-  s3-cli ls -r s3://bucket/data/ -p '\\.npz$'        list recursively, regex on the relative path
-  s3-cli ls -rc file:///data/                         count objects
+  s3-cli ls -r s3://bucket/data/ -p '\\.npz$'           list recursively, regex on the relative path
+  s3-cli ls -rc file:///data/                          count objects
   s3-cli put file:///tmp/ds/ -n 100 -s 4MiB -d 2 -x 3  100 synthetic objects, dedup 2, compress 3
   s3-cli put s3://bucket/a.bin --file ./a.bin          one object from a local file ('-' = stdin)
   s3-cli get -r file:///tmp/ds/ -j 32                  GET everything, discard, print the rate
   s3-cli get s3://bucket/a.bin -o a.bin                download one object ('-' = stdout)
   s3-cli upload './logs/*.log' s3://bucket/logs/       upload local files (globs, dirs, regex)
   s3-cli download -r s3://bucket/logs/ ./logs          download a prefix
+  s3-cli cp -r s3://bucket/ds/ gs://other/ds/          copy between stores (or to/from local paths)
   s3-cli delete -r file:///tmp/ds/                     delete everything under a prefix
   s3-cli bench file:///tmp/b/ -n 200 -s 1MiB -j 32     PUT + GET throughput table
-  s3-cli oplog ...                                     op-log tools (if s3dlio-oplog has a CLI)
+  s3-cli mp-get s3://bucket/ds/ -P 8 -n 10k            GET object_0.dat .. from 8 processes
+  s3-cli oplog ...                                     op-log tools (s3dlio-oplog)
 
 sizes and counts take suffixes: k, m, g (x1000) and ki, mi, gi (x1024), e.g. 64KiB, 20MiB, 10k.
 """
