@@ -219,3 +219,15 @@ def test_cp_all_directions(capsys: pytest.CaptureFixture[str], root: str, tmp_pa
     assert run(capsys, "cp", "-r", root + "cp3/", str(out_dir))[0] == 0
     assert (out_dir / "sub" / "y.bin").read_bytes() == b"y"
     assert run(capsys, "cp", str(local), str(tmp_path / "z"))[0] == 1
+
+
+def test_cp_large_object_streams(capsys: pytest.CaptureFixture[str], root: str, monkeypatch: pytest.MonkeyPatch,
+                                 ) -> None:
+    from s3dlio.cli import commands
+
+    monkeypatch.setattr(commands, "_COPY_WHOLE", 1000)
+    monkeypatch.setattr(commands, "_COPY_PIECE", 4096)
+    data = bytes(s3dlio.generate_data(50_000))
+    s3dlio.put_bytes(root + "big/src.bin", data)
+    assert run(capsys, "cp", root + "big/src.bin", root + "big/dst.bin")[0] == 0
+    assert bytes(s3dlio.get(root + "big/dst.bin")) == data

@@ -338,16 +338,31 @@ def cmd_cp(args: argparse.Namespace) -> int:
     from s3dlio_core import bounded_map
 
     def one(pair: tuple[str, str]) -> int:
-        data = src_store.get(pair[0])
-        dst_store, _ = store_for_uri(pair[1])
-        dst_store.put(pair[1], data)
-        return len(data)
+        return _copy_object(src_store, pair[0], pair[1])
 
     t0 = time.perf_counter()
     sizes = bounded_map(one, pairs, args.jobs)
     dt = time.perf_counter() - t0
     _out(f"Copied {len(pairs):,} objects ({sum(sizes):,} bytes) in {dt:.3f} s ({_rate(sum(sizes), dt)})")
     return 0
+
+
+_COPY_WHOLE = 64 << 20  # objects up to this size are copied in one GET + PUT
+_COPY_PIECE = 16 << 20  # larger ones stream through ranged GETs into a writer
+
+
+def _copy_object(src_store: Any, src: str, dst: str) -> int:
+    """Copy one object between (possibly different) stores with bounded memory."""
+    dst_store, _ = store_for_uri(dst)
+    size = src_store.stat(src)["size"]
+    if size <= _COPY_WHOLE:
+        data = src_store.get(src)
+        dst_store.put(dst, data)
+        return len(data)
+    with dst_store.open_writer(dst) as w:  # an error aborts: no half-copied object
+        for off in range(0, size, _COPY_PIECE):
+            w.write(src_store.get_range(src, off, min(_COPY_PIECE, size - off)))
+    return size
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
