@@ -82,3 +82,12 @@ def test_download_failure_is_reported_by_name_after_the_rest(src: pathlib.Path, 
     assert "f1.dat" in str(ei.value)
     assert (dest / "f2.dat").read_bytes() == b"f2.dat" * 10 and (dest / "g.txt").exists()
     assert not [p for p in dest.iterdir() if p.name.startswith(".s3dlio-tmp")]
+
+
+def test_progress_callbacks_count_bytes(src: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    seen: list[int] = []
+    s3dlio.upload([str(src)], f"file://{tmp_path}/p/", progress=seen.append)
+    assert sorted(seen) == [50, 60, 60]
+    got: list[int] = []
+    s3dlio.download(f"file://{tmp_path}/p/", str(tmp_path / "pd"), progress=got.append)
+    assert sorted(got) == [50, 60, 60]

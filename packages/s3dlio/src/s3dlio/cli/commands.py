@@ -284,7 +284,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
     files = expand_local_patterns(args.files)
     nbytes = sum(os.path.getsize(f) for f in files)
     t0 = time.perf_counter()
-    s3dlio.upload(args.files, args.dest, max_in_flight=args.jobs, create_bucket=args.create_bucket)
+    with Progress(nbytes, "upload") as bar:
+        s3dlio.upload(args.files, args.dest, max_in_flight=args.jobs, create_bucket=args.create_bucket,
+                      progress=bar.update)
     dt = time.perf_counter() - t0
     _out(f"Uploaded {len(files):,} files ({nbytes:,} bytes) in {dt:.3f} s ({_rate(nbytes, dt)}) to {args.dest}")
     return 0
@@ -294,23 +296,18 @@ def cmd_download(args: argparse.Namespace) -> int:
     import s3dlio
 
     t0 = time.perf_counter()
-    before = _tree_size(args.dest)
-    s3dlio.download(args.src, args.dest, max_in_flight=args.jobs, recursive=args.recursive)
+    done = [0]
+
+    with Progress(None, "download") as bar:
+        def count(nbytes: int) -> None:
+            done[0] += nbytes
+            bar.update(nbytes)
+
+        s3dlio.download(args.src, args.dest, max_in_flight=args.jobs, recursive=args.recursive, progress=count)
     dt = time.perf_counter() - t0
-    n = _tree_size(args.dest) - before
+    n = done[0]
     _out(f"Downloaded {args.src} to {args.dest} ({n:,} bytes) in {dt:.3f} s ({_rate(n, dt)})")
     return 0
-
-
-def _tree_size(path: str) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.path.getsize(os.path.join(root, f))
-            except OSError:
-                pass
-    return total
 
 
 def cmd_cp(args: argparse.Namespace) -> int:
