@@ -5,11 +5,12 @@ Layout (the original's block scheme, dgen-data 0.2.4): the data is cut into 1 Mi
 copy of unique block i % unique; with compress factor c each unique block ends in a run of zeros
 (c-1)/c of its length long (spread exactly with Bresenham) after a random prefix.
 
-Bytes: the random prefix of unique block u is a counter-based stream, word j = splitmix64(key_u + (j+1) *
-golden) with key_u = splitmix64(seed + u). Being counter-based, any byte range can be produced on its own:
-threads fill disjoint ranges, a streaming `Generator` gives the same bytes whatever its chunk sizes, and the
-numpy kernel (vectorized over 1 MiB of words, GIL released inside numpy) fills the caller's buffer in
-place. The bytes differ from the original's xoshiro streams; the ratios are the same by construction.
+Bytes: the random prefix of unique block u is a counter-based random stream keyed by
+key_u = splitmix64(seed + u) (AES-128-CTR, or a numpy SplitMix64 stream without `cryptography`; see
+`_datagen_kernel`). Being counter-based, any byte range can be produced on its own: threads fill disjoint
+ranges, a streaming `Generator` gives the same bytes whatever its chunk sizes, and every fill writes the
+caller's buffer in place. The bytes differ from the original's xoshiro streams; the ratios are the same by
+construction. numpy is not imported unless the fallback kernel runs.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _MIN_PARALLEL = 4 * BLOCK_SIZE  # below this one thread is faster than handing work out
 
+
 def splitmix64(x: int) -> int:
-    """SplitMix64 of `x + golden` on Python ints (for keys; the bulk data is made by the numpy kernel)."""
+    """SplitMix64 of `x + golden` on Python ints (for keys; the bulk data is made by the kernels)."""
     z = (x + _GOLDEN) & _M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
