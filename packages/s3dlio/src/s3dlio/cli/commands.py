@@ -234,20 +234,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if args.verify:
             _verify(args)
         return rc
-    from s3dlio_ml.datagen import generate_data
+    from s3dlio_core import BytesView
+    from s3dlio_ml.datagen import Generator
 
     t0 = time.perf_counter()
-    data = generate_data(args.size, args.dedup, args.compress, seed=args.seed)
-    dt = time.perf_counter() - t0
+    gen = Generator(args.size, args.dedup, args.compress, seed=args.seed)
+    buf = memoryview(BytesView.allocate(min(args.size, 8 << 20)))
     target = args.uri or "-"
-    if target == "-":
+    f = sys.stdout.buffer if target == "-" else open(target, "wb")  # noqa: SIM115 - closed below
+    try:
         sys.stdout.flush()
-        sys.stdout.buffer.write(memoryview(data))
-        sys.stdout.buffer.flush()
-    else:
-        with open(target, "wb") as f:
-            f.write(memoryview(data))
-    _note(args, f"generated {len(data):,} bytes in {dt:.3f} s ({_rate(len(data), dt)})")
+        while n := gen.fill_chunk(buf):  # bounded memory, any size
+            f.write(buf[:n])
+        f.flush()
+    finally:
+        if f is not sys.stdout.buffer:
+            f.close()
+    dt = time.perf_counter() - t0
+    _note(args, f"generated {args.size:,} bytes in {dt:.3f} s ({_rate(args.size, dt)})")
     return 0
 
 
