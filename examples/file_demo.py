@@ -13,19 +13,22 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 
 import s3dlio
-from s3dlio.cli import main as s3_cli
+
+# the installed console script (next to this interpreter), else the same CLI as a module
+_EXE = shutil.which("s3-cli", path=os.path.dirname(sys.executable))
+_CLI = [_EXE] if _EXE else [sys.executable, "-m", "s3dlio.cli"]
 
 
 def step(title: str, *argv: str) -> None:
-    """Print the command line, run it in-process, stop the demo if it fails."""
+    """Print the command line, run the s3-cli console script, stop the demo if it fails."""
     print(f"\n== {title}\n$ s3-cli {shlex.join(argv)}", flush=True)
-    rc = s3_cli(list(argv))
-    sys.stdout.flush()
+    rc = subprocess.run([*_CLI, *argv]).returncode
     if rc != 0:
         raise SystemExit(f"demo step failed (exit {rc}): s3-cli {shlex.join(argv)}")
 
