@@ -30,6 +30,9 @@ COPY_CHUNK = 8 << 20  # bytes per read when a stream is copied into a store
 DOWNLOAD_CHUNK = 16 << 20  # bytes per ranged read when an object is copied to a local file
 _ACTIVE = _ins.ACTIVE
 _traced = _ins.traced
+_traced_read = _ins.traced_read
+_get_ident = _ins.get_ident
+_time_ns = _ins.time_ns
 
 
 class Capabilities:
@@ -231,16 +234,24 @@ class ObjectStore(ABC):
     def get(self, uri: str) -> BytesView:
         """The whole object."""
         u = parse_uri(uri)
-        if _ACTIVE:
-            return _traced("GET", uri, self._get, u, size_of=len)
-        return self._get(u)
+        if not _ACTIVE:
+            return self._get(u)
+        ident = _get_ident()  # traced inline: the cheapest GET is where a hook costs the most
+        start = _time_ns()
+        try:
+            data = self._get(u)
+        except BaseException as e:
+            _ins.read_failed("GET", uri, start, ident, e)
+            raise
+        _ins.read_done("GET", uri, data, start, ident)
+        return data
 
     def get_range(self, uri: str, offset: int = 0, length: int | None = None) -> BytesView:
         """`length` bytes from `offset` (to the end when None); a range past the end is truncated."""
         offset, length = _check_range(uri, offset, length)
         u = parse_uri(uri)
         if _ACTIVE:
-            return _traced("GET_RANGE", uri, self._get_range, u, offset, length, size_of=len)
+            return _traced_read("GET_RANGE", uri, self._get_range, u, offset, length)
         return self._get_range(u, offset, length)
 
     def get_into(self, uri: str, dst: Any, *, expected_len: int | None = None) -> int:
