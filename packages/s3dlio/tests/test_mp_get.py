@@ -52,3 +52,15 @@ def test_uri_rules() -> None:
     with pytest.raises(ValueError):
         s3dlio.mp_get("file:///d/", procs=0)
     assert s3dlio.mp_get("file:///nonexistent-dir/", num=0)["attempted"] == 0
+
+
+def test_workers_write_their_own_op_logs(dataset: str, tmp_path: pathlib.Path) -> None:
+    log = tmp_path / "mp.tsv.zst"
+    r = s3dlio.mp_get(dataset, procs=2, jobs=4, num=12, template="obj_{}.dat", op_log=str(log))
+    assert r["succeeded"] == 12
+    logs = sorted(tmp_path.glob("mp.tsv.zst.*"))
+    assert len(logs) == 2 and all(p.stat().st_size > 0 for p in logs)
+    from s3dlio_oplog.reader import read_op_log
+
+    rows = [row for p in logs for row in read_op_log(str(p), ops=["GET"])]
+    assert len(rows) == 12 and sum(row.bytes for row in rows) == 12 * 5000

@@ -60,8 +60,11 @@ class _Shard:
                 "throughput_mb_s": nbytes / max(t1 - t0, 1e-9) / 1e6, "_start": t0, "_end": t1}
 
 
-def _run_workers(tasks: list[tuple[int, list[str], int]]) -> list[dict[str, Any]]:
-    """One worker subprocess per shard: key list in a file, "ready"/"go" barrier, stats as JSON out."""
+def _run_workers(tasks: list[tuple[int, list[str], int]], op_log: str | None = None) -> list[dict[str, Any]]:
+    """One worker subprocess per shard: key list in a file, "ready"/"go" barrier, stats as JSON out.
+
+    With `op_log`, each worker records its operations to `<op_log>.<pid>` (the op-log tools read a run's
+    log together with its workers' logs)."""
     import json
     import subprocess
     import tempfile
@@ -81,7 +84,8 @@ def _run_workers(tasks: list[tuple[int, list[str], int]]) -> list[dict[str, Any]
                 err = open(os.path.join(tmp, f"err-{wid}.txt"), "w+b")  # noqa: SIM115 - closed below
                 errs.append(err)
                 procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "s3dlio._mp_get", str(wid), str(jobs), keylist],
+                    [sys.executable, "-m", "s3dlio._mp_get", str(wid), str(jobs), keylist,
+                     *([op_log] if op_log else [])],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env))
             for k, (p, (wid, _, _)) in enumerate(zip(procs, tasks, strict=True)):  # everyone set up ...
                 assert p.stdout is not None
@@ -120,11 +124,12 @@ def _tail(err: Any, p: Any) -> str:
 
 
 def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: str = "object_{}.dat",
-           ) -> dict[str, Any]:
+           *, op_log: str | None = None) -> dict[str, Any]:
     """GET `num` objects named by `template` under `uri` from `procs` processes, `jobs` in flight each.
 
     Returns attempted, succeeded, failed, total_bytes, bytes_source, duration_seconds, throughput_mb_s,
     ops_per_sec, total_objects and per-worker stats in `workers`. Failed GETs are counted, not raised.
+    `op_log`: record each worker's operations to `<op_log>.<worker pid>`.
     """
     validate_max_in_flight(procs, "procs")
     validate_max_in_flight(jobs, "jobs")
@@ -134,7 +139,7 @@ def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: 
     nproc = max(1, min(procs, len(uris)))
     tasks = [(i, uris[i::nproc], jobs) for i in range(nproc) if uris[i::nproc]]
     t0 = time.time()
-    workers = [_Shard(*t).run() for t in tasks] if len(tasks) <= 1 else _run_workers(tasks)
+    workers = [_Shard(*t).run() for t in tasks] if len(tasks) <= 1 and not op_log else _run_workers(tasks, op_log)
     t1 = time.time()
     start = min((w.pop("_start") for w in workers), default=t0)
     end = max((w.pop("_end") for w in workers), default=t1)
@@ -156,8 +161,14 @@ def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: 
 
 
 def _main(argv: list[str]) -> int:
-    """Worker: argv = [worker_id, jobs, keylist file]; prints "ready", waits for "go", prints JSON stats."""
+    """Worker: argv = [worker_id, jobs, keylist file, (op-log path)]; prints "ready", waits for "go",
+    prints JSON stats."""
     import json
+
+    if len(argv) > 3:
+        from s3dlio._api_oplog import finalize_op_log, init_op_log
+
+        init_op_log(f"{argv[3]}.{os.getpid()}")
 
     with open(argv[2]) as f:
         uris = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
@@ -165,7 +176,10 @@ def _main(argv: list[str]) -> int:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     sys.stdin.readline()
-    sys.stdout.write(json.dumps(shard.run()) + "\n")
+    stats = shard.run()
+    if len(argv) > 3:
+        finalize_op_log()
+    sys.stdout.write(json.dumps(stats) + "\n")
     sys.stdout.flush()
     return 0
 

@@ -43,7 +43,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.procs > 1:
             import s3dlio
 
-            r = s3dlio.mp_get(run, procs=args.procs, jobs=jobs, num=num, template=template)
+            r = s3dlio.mp_get(run, procs=args.procs, jobs=jobs, num=num, template=template, op_log=args.op_log)
             failed += r["failed"]
             rows.append(_row(f"GET x{args.procs}", r["succeeded"], r["total_bytes"], r["duration_seconds"]))
         else:

@@ -415,7 +415,8 @@ def cmd_delete_bucket(args: argparse.Namespace) -> int:
 def cmd_mp_get(args: argparse.Namespace) -> int:
     import s3dlio
 
-    r = s3dlio.mp_get(args.uri, procs=args.procs, jobs=args.jobs, num=args.num, template=args.template)
+    r = s3dlio.mp_get(args.uri, procs=args.procs, jobs=args.jobs, num=args.num, template=args.template,
+                      op_log=args.op_log)
     if args.json:
         import json
 
