@@ -162,6 +162,8 @@ def delete_bucket(bucket_name: str) -> None:
 def list_containers(uri: str, /) -> builtins.list[dict[str, Any]]:
     """Buckets / containers / sub-directories under `uri`: dicts with name, uri, creation_date."""
     target = uri if not uri.endswith("://") else uri + "_/"
+    if "://" in target and "/" not in target.split("://", 1)[1]:  # "az://account" (the spec's form)
+        target += "/"
     store, _ = store_for_uri(target)
     return store.list_buckets(target)
 
