@@ -6,7 +6,7 @@ from __future__ import annotations
 import glob as _glob
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from s3dlio_core import S3dlioError, bounded_map, store_for_uri, validate_max_in_flight
@@ -73,11 +73,13 @@ def builtins_sorted(items: Iterable[Any]) -> list[Any]:
 
 def upload(src_patterns: Sequence[str] | str | None = None, dest_prefix: str | None = None,
            max_in_flight: int = 32, create_bucket: bool = False, *, local_dir: str | None = None,
-           remote_uri: str | None = None, pattern: str | None = None) -> None:
+           remote_uri: str | None = None, pattern: str | None = None,
+           progress: Callable[[int], object] | None = None) -> None:
     """Upload local files to `dest_prefix` + basename.
 
     Two calling forms: `upload(["/src/*.dat"], "s3://b/dst/")` (the original's) and
     `upload(local_dir="/src", remote_uri="s3://b/dst/", pattern="*.dat")` (the guide's).
+    `progress(nbytes)` is called as each file completes.
     """
     if local_dir is not None:
         src_patterns = [os.path.join(local_dir, pattern or "*")]
@@ -94,8 +96,8 @@ def upload(src_patterns: Sequence[str] | str | None = None, dest_prefix: str | N
     base = dest_prefix if dest_prefix.endswith("/") else dest_prefix + "/"
     store, u = store_for_uri(base)
     if create_bucket and u.bucket:
-        try:
-            store.create_bucket(u.base)
+        try:  # the store takes the bucket (az: account and container) from the prefix URI
+            store.create_bucket(base)
         except Exception:
             pass
     failures: dict[str, BaseException] = {}
@@ -104,6 +106,8 @@ def upload(src_patterns: Sequence[str] | str | None = None, dest_prefix: str | N
         try:
             with open(path, "rb", buffering=0) as f:
                 store.put(base + os.path.basename(path), f)
+                if progress is not None:
+                    progress(os.fstat(f.fileno()).st_size)
         except Exception as e:
             failures[path] = e
 
@@ -113,12 +117,12 @@ def upload(src_patterns: Sequence[str] | str | None = None, dest_prefix: str | N
 
 def download(src_uri: str | None = None, dest_dir: str | None = None, max_in_flight: int = 64,
              recursive: bool = True, *, remote_uri: str | None = None, local_dir: str | None = None,
-             pattern: str | None = None) -> None:
+             pattern: str | None = None, progress: Callable[[int], object] | None = None) -> None:
     """Download the objects under `src_uri` into `dest_dir`, keeping relative sub-paths.
 
     Two calling forms: `download("s3://b/src/", "/dl")` and
     `download(remote_uri="s3://b/src/", local_dir="/dl", pattern="*.dat")`; `pattern` is a glob on the
-    object's name (or a regex when it is not a glob).
+    object's name (or a regex when it is not a glob). `progress(nbytes)` is called as each object completes.
     """
     src_uri = src_uri if src_uri is not None else remote_uri
     dest_dir = dest_dir if dest_dir is not None else local_dir
@@ -146,7 +150,9 @@ def download(src_uri: str | None = None, dest_dir: str | None = None, max_in_fli
         rel = obj[len(base):] if obj.startswith(base) else obj.rsplit("/", 1)[-1]
         target = os.path.join(dest_dir, *[p for p in rel.split("/") if p not in ("", ".", "..")])
         try:
-            store.download_to(obj, target)
+            n = store.download_to(obj, target)
+            if progress is not None:
+                progress(n)
         except Exception as e:
             failures[obj] = e
 
