@@ -6,7 +6,6 @@ shared 2-core machine hits every client alike; each client's best round is repor
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -22,17 +21,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _original import run_original  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from s3dlio_testsupport import s3_procs as procs  # noqa: E402
 
-def _load_procs() -> Any:
-    spec = importlib.util.spec_from_file_location("s3dlio_bench_s3_procs", ROOT / "tests/servers/_s3_procs.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["s3dlio_bench_s3_procs"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-procs = _load_procs()
 BOTO_THREADS = 16
 MiB = 1 << 20
 

@@ -95,18 +95,10 @@ def _file_prefix(root: str, n: int) -> str:
 
 
 def _s3(args: argparse.Namespace) -> None:
-    """The same comparison on a local SeaweedFS S3 server (tests/servers/_s3_procs.py starts it)."""
-    import importlib.util
+    """The same comparison on a local SeaweedFS S3 server (tests/support/s3dlio_testsupport/s3_procs.py starts it)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "support"))
+    from s3dlio_testsupport import s3_procs as procs
 
-    helper = pathlib.Path(__file__).resolve().parent.parent / "tests" / "servers" / "_s3_procs.py"
-    if not helper.exists():
-        print("4KiB GET s3:// oplog on/off: not measured (tests/servers/_s3_procs.py is not in this checkout)")
-        return
-    spec = importlib.util.spec_from_file_location("s3dlio_bench_s3_procs", helper)
-    assert spec is not None and spec.loader is not None
-    procs = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = procs  # dataclasses need the module registered
-    spec.loader.exec_module(procs)
     with procs.running_seaweedfs() as srv:
         env = {**os.environ, **procs.s3_env(srv.endpoint)}
         os.environ.update(procs.s3_env(srv.endpoint))

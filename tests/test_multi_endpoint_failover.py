@@ -1,39 +1,30 @@
 """End to end: a multi-endpoint store over three real S3 servers (moto) on 127.0.0.1; one server is
 stopped while requests are in flight, and no request is lost.
 
-The servers come from the shared helpers in tests/servers/_s3_procs.py (started on free ports, stopped by
+The servers come from the shared helpers in tests/support/s3dlio_testsupport/s3_procs.py (started on free ports, stopped by
 PID). The endpoints are the same bucket on each server, addressed as `s3://127.0.0.1:PORT/bucket`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
-import pathlib
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-_PROCS = pathlib.Path(__file__).resolve().parent / "servers" / "_s3_procs.py"
 BUCKET = "failover"
 ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
 def _procs() -> Any:
-    """The shared server helpers (one module instance, as tests/servers/s3.py loads it)."""
-    mod = sys.modules.get("s3dlio_test_s3_procs")
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("s3dlio_test_s3_procs", _PROCS)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["s3dlio_test_s3_procs"] = mod
-        spec.loader.exec_module(mod)
-    return mod
+    """The shared server helpers (tests/support/s3dlio_testsupport, on sys.path via the root conftest)."""
+    from s3dlio_testsupport import s3_procs
+
+    return s3_procs
 
 
 def _reset_clients() -> None:

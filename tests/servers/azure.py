@@ -10,15 +10,12 @@ import itertools
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
+from s3dlio_testsupport.procs import HOST, free_port, scoped_env, spawn_and_wait, stop_process
 
 CONFORMANCE_BACKENDS = {"azure": "azure_prefix"}
 
@@ -55,77 +52,32 @@ class AzuriteServer(NamedTuple):
                 "AZURE_STORAGE_KEY": AZURITE_KEY}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_azurite(location: pathlib.Path) -> tuple[subprocess.Popen[bytes], AzuriteServer]:
     """Start azurite-blob on a free loopback port and wait until it answers HTTP."""
     if not _AZURITE.exists():
         raise RuntimeError(f"Azurite is not installed at {_AZURITE}: run `npm ci --prefix tools/servers`")
     if shutil.which("node") is None:
         raise RuntimeError("node is not on PATH; Azurite needs it")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(_AZURITE), "--location", str(location), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+    port = free_port()
+    proc = spawn_and_wait(
+        "Azurite",
+        [str(_AZURITE), "--location", str(location), "--blobHost", HOST, "--blobPort", str(port),
          "--skipApiVersionCheck", "--silent", "--disableTelemetry", "--loose"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"Azurite exited with {proc.returncode}: {err[-2000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}?comp=list", timeout=1)
-            break
-        except urllib.error.HTTPError:
-            break  # it answered (403 without a signature)
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_process(proc)
-                raise RuntimeError(f"Azurite did not answer on 127.0.0.1:{port} within 30 s") from None
-            time.sleep(0.1)
+        f"http://{HOST}:{port}/{AZURITE_ACCOUNT}?comp=list")
     return proc, AzuriteServer(port, proc.pid)
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server we started, by its PID (its own process group: node may spawn children)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, 15)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
     """One Azurite per session; AZURE_* point at it while the session runs."""
-    import s3dlio_core.registry as registry
 
     proc, server = start_azurite(tmp_path_factory.mktemp("azurite"))
-    saved = {k: os.environ.get(k) for k in
-             (*server.env, "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN",
-              "S3DLIO_AZURE_SAS_TOKEN", "AZURE_BLOB_ENDPOINT_URL", "S3DLIO_AZURE_CREDENTIAL")}
-    for k in saved:
-        os.environ.pop(k, None)
-    os.environ.update(server.env)
-    registry.clear_store_cache()
     try:
-        yield server
+        with scoped_env(server.env, clear=("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN",
+                                           "S3DLIO_AZURE_SAS_TOKEN", "AZURE_BLOB_ENDPOINT_URL",
+                                           "S3DLIO_AZURE_CREDENTIAL")):
+            yield server
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        registry.clear_store_cache()
         stop_process(proc)
 
 

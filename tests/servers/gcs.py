@@ -8,15 +8,14 @@ from __future__ import annotations
 import itertools
 import os
 import pathlib
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import pytest
+from s3dlio_testsupport.procs import HOST, free_port, scoped_env, spawn_and_wait, stop_process
 
 CONFORMANCE_BACKENDS = {"gcs": "gcs_prefix"}
 
@@ -44,48 +43,16 @@ def fake_gcs_binary() -> pathlib.Path:
     return b
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_fake_gcs() -> tuple[subprocess.Popen[bytes], FakeGcsServer]:
     """Start fake-gcs-server (memory backend) on a free loopback port and wait until it answers."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [str(fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-         "-backend", "memory", "-public-host", f"127.0.0.1:{port}", "-external-url", url,
-         "-log-level", "warn"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"fake-gcs-server exited with {proc.returncode}: {err[-2000:]}")
-        try:
-            urllib.request.urlopen(f"{url}/storage/v1/b", timeout=1)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_server(proc)
-                raise RuntimeError(f"fake-gcs-server did not answer on 127.0.0.1:{port} within 30 s") from None
-            time.sleep(0.05)
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    proc = spawn_and_wait(
+        "fake-gcs-server",
+        [str(fake_gcs_binary()), "-scheme", "http", "-host", HOST, "-port", str(port),
+         "-backend", "memory", "-public-host", f"{HOST}:{port}", "-external-url", url, "-log-level", "warn"],
+        f"{url}/storage/v1/b")
     return proc, FakeGcsServer(port, proc.pid)
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server we started, by its PID."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 _ENV = ("STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "GCS_PROJECT")
@@ -94,24 +61,13 @@ _ENV = ("STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL", "GOOGLE_CLOUD_PROJECT", "GC
 @pytest.fixture(scope="session")
 def fake_gcs() -> Iterator[FakeGcsServer]:
     """One fake-gcs-server per session; STORAGE_EMULATOR_HOST points at it while the session runs."""
-    import s3dlio_core.registry as registry
 
     proc, server = start_fake_gcs()
-    saved = {k: os.environ.get(k) for k in _ENV}
-    for k in _ENV:
-        os.environ.pop(k, None)
-    os.environ["STORAGE_EMULATOR_HOST"] = server.endpoint
-    registry.clear_store_cache()
     try:
-        yield server
+        with scoped_env({"STORAGE_EMULATOR_HOST": server.endpoint}, clear=_ENV):
+            yield server
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        registry.clear_store_cache()
-        stop_server(proc)
+        stop_process(proc)
 
 
 def new_bucket_name() -> str:

@@ -1,5 +1,5 @@
 """S3 servers for the tests: SeaweedFS (`weed mini`) and moto, each started once per session on
-127.0.0.1 with free ports and stopped by PID (the start/stop code lives in _s3_procs.py, shared with the
+127.0.0.1 with free ports and stopped by PID (the start/stop code lives in tests/support/s3dlio_testsupport, shared with the
 benchmarks).
 
 While a server fixture is alive the process environment points S3 at it (AWS_ENDPOINT_URL, test
@@ -10,33 +10,14 @@ both servers can be used in the same session.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import pathlib
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-_here = pathlib.Path(__file__).resolve().parent
-
-
-def _load(name: str, filename: str) -> Any:
-    """Import a helper module beside this file once per process (it is not on sys.path)."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _here / filename)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-procs = _load("s3dlio_test_s3_procs", "_s3_procs.py")
-_fault = _load("s3dlio_test_fault_proxy", "_fault_proxy.py")
+from s3dlio_testsupport import fault_proxy as _fault
+from s3dlio_testsupport import s3_procs as procs
+from s3dlio_testsupport.procs import scoped_env
 
 CONFORMANCE_BACKENDS = {"s3-seaweedfs": "s3_seaweedfs_prefix", "s3-moto": "s3_moto_prefix"}
 
@@ -49,29 +30,8 @@ def s3_test_env() -> Iterator[dict[str, str]]:
     env = {"AWS_ACCESS_KEY_ID": procs.TEST_KEY, "AWS_SECRET_ACCESS_KEY": procs.TEST_SECRET,
            "AWS_REGION": procs.TEST_REGION, "AWS_DEFAULT_REGION": procs.TEST_REGION,
            "AWS_EC2_METADATA_DISABLED": "true"}
-    drop = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3")
-    saved = {k: os.environ.get(k) for k in [*env, *drop, "AWS_ENDPOINT_URL"]}
-    os.environ.update(env)
-    for k in drop:
-        os.environ.pop(k, None)
-    _reset_clients()
-    try:
+    with scoped_env(env, clear=("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")):
         yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        _reset_clients()
-
-
-def _reset_clients() -> None:
-    from s3dlio_core.registry import clear_store_cache
-    from s3dlio_core.settings import reset_settings
-
-    clear_store_cache()
-    reset_settings()
 
 
 def _hostport(endpoint: str) -> str:
@@ -82,20 +42,13 @@ def _hostport(endpoint: str) -> str:
 def seaweedfs_server(s3_test_env: dict[str, str]) -> Iterator[procs.S3Server]:
     """SeaweedFS on loopback; AWS_ENDPOINT_URL points at it for the session (the default S3 server)."""
     server = procs.start_seaweedfs()
-    old = os.environ.get("AWS_ENDPOINT_URL")
-    os.environ["AWS_ENDPOINT_URL"] = server.endpoint
-    _reset_clients()
     try:
-        import s3dlio
+        with scoped_env({"AWS_ENDPOINT_URL": server.endpoint}):
+            import s3dlio
 
-        s3dlio.create_bucket(S3_BUCKET)
-        yield server
+            s3dlio.create_bucket(S3_BUCKET)
+            yield server
     finally:
-        if old is None:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        else:
-            os.environ["AWS_ENDPOINT_URL"] = old
-        _reset_clients()
         server.stop()
 
 
@@ -109,7 +62,9 @@ def moto_server(s3_test_env: dict[str, str]) -> Iterator[procs.S3Server]:
         s3dlio.create_bucket(f"s3://{_hostport(server.endpoint)}/{S3_BUCKET}")
         yield server
     finally:
-        _reset_clients()
+        from s3dlio_core.registry import clear_store_cache
+
+        clear_store_cache()  # drop the pooled connections to this server
         server.stop()
 
 

@@ -11,7 +11,6 @@ import contextlib
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,8 @@ from dataclasses import dataclass, field
 __all__ = ["S3Server", "free_port", "start_seaweedfs", "start_moto", "running_seaweedfs", "running_moto",
            "TEST_KEY", "TEST_SECRET", "TEST_REGION", "s3_env"]
 
-HOST = "127.0.0.1"
+from .procs import HOST, free_port, stop_process
+
 TEST_KEY = "test"
 TEST_SECRET = "test"
 TEST_REGION = "us-east-1"
@@ -40,18 +40,6 @@ def _bin(name: str) -> str:
     if not found:
         raise RuntimeError(f"{name} is not installed (it comes with the dev dependencies: uv sync)")
     return found
-
-
-def free_port(reserved: set[int] | None = None) -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (and not in `reserved`)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if reserved is None or port not in reserved:
-            if reserved is not None:
-                reserved.add(port)
-            return port
 
 
 def _port_is_free(port: int) -> bool:
@@ -78,19 +66,7 @@ class S3Server:
 
     def stop(self) -> None:
         """Terminate by PID, kill if it lingers, remove the data directory."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, timeout=5)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, n: int = 4000) -> str:
