@@ -8,23 +8,19 @@ the same objects; each figure is the median of --repeats rounds of --objects seq
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_ROOT / "tests" / "support"))  # the server helpers shared with the tests
 
-
-def _servers():
-    spec = importlib.util.spec_from_file_location("s3dlio_bench_azure_server", _ROOT / "tests" / "servers" / "azure.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from s3dlio_testsupport.azurite import AZURITE_ACCOUNT, start_azurite  # noqa: E402
+from s3dlio_testsupport.procs import stop_process  # noqa: E402
 
 
 def rate(fn: Callable[[], int]) -> float:
@@ -39,8 +35,7 @@ def main() -> int:
     ap.add_argument("--objects", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    srv = _servers()
-    proc, server = srv.start_azurite(pathlib.Path(tempfile.mkdtemp(prefix="s3dlio-bench-azurite-")))
+    proc, server = start_azurite(pathlib.Path(tempfile.mkdtemp(prefix="s3dlio-bench-azurite-")))
     try:
         os.environ.update(server.env)
         import s3dlio
@@ -53,7 +48,7 @@ def main() -> int:
         data = os.urandom(size)
         names = [f"obj{i:03d}.bin" for i in range(a.objects)]
         clients = [svc.get_blob_client(container, n) for n in names]
-        uris = [f"az://{srv.AZURITE_ACCOUNT}/{container}/{n}" for n in names]
+        uris = [f"az://{AZURITE_ACCOUNT}/{container}/{n}" for n in names]
 
         def sdk_put() -> int:
             for c in clients:
@@ -94,7 +89,7 @@ def main() -> int:
             o, s = med[f"ours_{op.lower()}"], med[f"sdk_{op.lower()}"]
             print(f"azure {a.size_mib}MiB {op}: ours {o:.0f} MB/s | sdk {s:.0f} MB/s ({o / s:.2f}x)")
     finally:
-        srv.stop_process(proc)
+        stop_process(proc)
     return 0
 
 

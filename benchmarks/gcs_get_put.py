@@ -9,22 +9,18 @@ operations.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import statistics
+import sys
 import time
 from collections.abc import Callable
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(_ROOT / "tests" / "support"))  # the server helpers shared with the tests
 
-
-def _servers():
-    spec = importlib.util.spec_from_file_location("s3dlio_bench_gcs_server", _ROOT / "tests" / "servers" / "gcs.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from s3dlio_testsupport.fake_gcs import start_fake_gcs  # noqa: E402
+from s3dlio_testsupport.procs import stop_process  # noqa: E402
 
 
 def rate(fn: Callable[[], int]) -> float:
@@ -39,8 +35,7 @@ def main() -> int:
     ap.add_argument("--objects", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    srv = _servers()
-    proc, server = srv.start_fake_gcs()
+    proc, server = start_fake_gcs()
     try:
         os.environ["STORAGE_EMULATOR_HOST"] = server.endpoint
         import s3dlio
@@ -86,7 +81,7 @@ def main() -> int:
             o, s = med[f"ours_{op.lower()}"], med[f"sdk_{op.lower()}"]
             print(f"gcs {a.size_mib}MiB {op}: ours {o:.0f} MB/s | sdk {s:.0f} MB/s ({o / s:.2f}x)")
     finally:
-        srv.stop_server(proc)
+        stop_process(proc)
     return 0
 
 

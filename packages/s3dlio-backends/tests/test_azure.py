@@ -16,6 +16,7 @@ import s3dlio_core.registry as registry
 from s3dlio_backends.azure import AzureConfig, AzureStore
 from s3dlio_core.metadata import STAT_KEYS
 from s3dlio_core.settings import configure, settings
+from s3dlio_testsupport.azurite import AZURITE_ACCOUNT, AZURITE_KEY
 
 _spec = importlib.util.spec_from_file_location(
     "s3dlio_test_servers_azure_pkg", pathlib.Path(__file__).resolve().parents[3] / "tests" / "servers" / "azure.py")
@@ -24,8 +25,8 @@ _servers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_servers)
 azurite = _servers.azurite
 azure_container = _servers.azure_container
-ACCOUNT = _servers.AZURITE_ACCOUNT
-KEY = _servers.AZURITE_KEY
+ACCOUNT = AZURITE_ACCOUNT
+KEY = AZURITE_KEY
 MiB = 1 << 20
 
 
