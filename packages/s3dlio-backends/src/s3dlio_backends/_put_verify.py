@@ -1,4 +1,4 @@
-"""S3DLIO_PUT_VERIFY / S3DLIO_MPU_PUT_VERIFY for the Azure and GCS stores (the original's §5 behaviour).
+"""S3DLIO_PUT_VERIFY / S3DLIO_MPU_PUT_VERIFY for the S3, Azure and GCS stores (the original's §5 behaviour).
 
 Verified single PUT: PUT, then HEAD; equal size = done; a failed HEAD = warn and assume it landed; a size
 mismatch = delete the object, wait S3DLIO_PUT_RETRY_DELAY_MS and try again, up to S3DLIO_PUT_MAX_RETRIES

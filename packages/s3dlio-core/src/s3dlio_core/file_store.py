@@ -32,7 +32,7 @@ from .metadata import make_stat, rfc3339_ns
 from .store import Capabilities, ObjectStore, ObjectWriter
 from .uri import ObjectUri
 
-__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error"]
+__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error", "read_new"]
 
 TEMP_PREFIX = ".s3dlio-tmp-"  # in-progress writes; never listed
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -72,6 +72,21 @@ def _read_full(fd: int, mv: memoryview, offset: int | None) -> int:
             break
         got += n
     return got
+
+
+def read_new(fd: int, n: int, offset: int | None) -> BytesView:
+    """A new BytesView of up to `n` bytes read from `fd` (at `offset`, or the current position when None);
+    shorter when the file ends first."""
+    v = BytesView.allocate(n)
+    if n:
+        mv = memoryview(v)
+        try:
+            got = _read_full(fd, mv, offset)
+        finally:
+            mv.release()  # a buffer with live exports cannot shrink
+        if got < n:
+            del v[got:]
+    return v
 
 
 def _write_full(fd: int, mv: memoryview) -> None:
@@ -164,17 +179,7 @@ class FileStore(ObjectStore):
     def _get(self, u: ObjectUri) -> BytesView:
         fd = self._open_read(u)
         try:
-            size = self._regular_size(fd, u)
-            v = BytesView.allocate(size)
-            if size:
-                mv = memoryview(v)
-                try:
-                    n = _read_full(fd, mv, None)
-                finally:
-                    mv.release()
-                if n < size:  # the file shrank while we read it
-                    del v[n:]
-            return v
+            return read_new(fd, self._regular_size(fd, u), None)
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
@@ -185,17 +190,7 @@ class FileStore(ObjectStore):
         try:
             size = self._regular_size(fd, u)
             end = size if length is None else min(size, offset + length)
-            n = max(0, end - offset)
-            v = BytesView.allocate(n)
-            if n:
-                mv = memoryview(v)
-                try:
-                    got = _read_full(fd, mv, offset)
-                finally:
-                    mv.release()
-                if got < n:
-                    del v[got:]
-            return v
+            return read_new(fd, max(0, end - offset), offset)
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:

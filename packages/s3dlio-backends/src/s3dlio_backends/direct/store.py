@@ -26,7 +26,7 @@ from typing import Any
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import LengthMismatchError
-from s3dlio_core.file_store import FileStore, FileWriter, _read_full, _temp_path, os_error
+from s3dlio_core.file_store import FileStore, FileWriter, _temp_path, os_error, read_new
 from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectStore
 from s3dlio_core.uri import ObjectUri
@@ -244,7 +244,7 @@ class DirectStore(FileStore):
                     if e.errno != errno.EINVAL:
                         raise
                     _warn_fallback(u.path, e)
-            return _buffered_read(fd, offset, n)
+            return read_new(fd, n, offset)
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
@@ -307,13 +307,3 @@ def _pread_aligned(fd: int, mv: memoryview, offset: int, block: int) -> int:
     return got
 
 
-def _buffered_read(fd: int, offset: int, n: int) -> BytesView:
-    v = BytesView.allocate(n)
-    mv = memoryview(v)
-    try:
-        got = _read_full(fd, mv, offset)
-    finally:
-        mv.release()
-    if got < n:
-        del v[got:]
-    return v

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from s3dlio_core.store import ObjectWriter
 from s3dlio_core.uri import ObjectUri, parse_uri
 
 from .. import http_pool
+from .._put_verify import put_verified
 from ..fanout import pull_map
 from ..http_pool import HttpConnection, HttpResponseHead
 from ..multipart import MultipartCoordinator
@@ -288,30 +288,7 @@ class S3Store(BucketStore):
                                    body=data)
 
     def _put_verified(self, u: ObjectUri, data: memoryview) -> None:
-        s = settings()
-        want = data.nbytes
-        last: BaseException | None = None
-        for attempt in range(1, s.put_max_retries + 1):
-            try:
-                self._put_single(u, data)
-            except S3dlioError as e:
-                last = e
-                log.warning("PUT %s failed (attempt %d of %d): %s", u.uri, attempt, s.put_max_retries, e)
-                time.sleep(s.put_retry_delay_ms / 1000)
-                continue
-            try:
-                got = self._stat(u)["size"]
-            except S3dlioError as e:
-                log.warning("PUT verify: HEAD %s failed (%s); assuming the PUT succeeded", u.uri, e)
-                return
-            if got == want:
-                return
-            last = StorageIOError(f"PUT size mismatch for {u.uri}: wrote {want} bytes but HEAD reports {got} "
-                                  "bytes. Truncated object has been deleted.", u.uri)
-            self._delete(u)
-            time.sleep(s.put_retry_delay_ms / 1000)
-        assert last is not None
-        raise last
+        put_verified(u, data, lambda: self._put_single(u, data), lambda: self._stat(u), lambda: self._delete(u))
 
     def _put_multipart(self, u: ObjectUri, data: memoryview, part_size: int | None = None) -> dict[str, Any]:
         s = settings()
