@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -72,53 +72,44 @@ def validate_max_in_flight(value: object, name: str = "max_in_flight") -> int:
 
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], max_in_flight: int,
                 level: str = "fanout") -> list[R]:
-    """`[fn(x) for x in items]` with at most `max_in_flight` running at once, results in input order.
+    """`[fn(x) for x in items]` with at most `max_in_flight` calls running at once, results in input order.
 
-    The first failure stops new work from starting and is raised once the running calls finish.
-    Called from a worker of the same level, it runs inline (sequentially) instead of deadlocking.
+    One task per worker, not one Future per item: each of `max_in_flight` workers (the calling thread is
+    one of them) pulls the next index and stores its result in place, so the per-item cost is a function
+    call. The first failure stops new work and is raised once the running calls finish. Called from a
+    worker of the same level, it runs inline (sequentially) instead of waiting on its own pool.
     """
     validate_max_in_flight(max_in_flight)
     seq: Sequence[T] = items if isinstance(items, Sequence) else list(items)
     n = len(seq)
     if n == 0:
         return []
-    if n == 1 or max_in_flight == 1 or getattr(_tls, "level", None) == level:
+    workers = min(max_in_flight, n)
+    if workers == 1 or getattr(_tls, "level", None) == level:
         return [fn(x) for x in seq]
-    pool = shared_executor(level)
     results: list[Any] = [None] * n
-    pending: set[Future] = set()
-    index_of: dict[Future, int] = {}
-    it = iter(range(n))
-    error: BaseException | None = None
+    it = iter(range(n))  # next() on a range iterator is atomic under the GIL
+    errors: list[BaseException] = []
 
-    def submit_next() -> bool:
-        i = next(it, None)
-        if i is None:
-            return False
-        f = pool.submit(fn, seq[i])
-        index_of[f] = i
-        pending.add(f)
-        return True
+    def work() -> None:
+        for i in it:
+            if errors:
+                return
+            try:
+                results[i] = fn(seq[i])
+            except BaseException as e:
+                errors.append(e)
+                return
 
-    for _ in range(min(max_in_flight, n)):
-        submit_next()
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_EXCEPTION)
-        for f in done:
-            pending.discard(f)
-            exc = f.exception()
-            if exc is not None:
-                if error is None:
-                    error = exc
-            else:
-                results[index_of[f]] = f.result()
-            del index_of[f]
-        if error is None:
-            for _ in range(len(done)):
-                if not submit_next():
-                    break
-    if error is not None:
-        raise error
+    pool = shared_executor(level)
+    futures = [pool.submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:
+        for f in futures:
+            f.result()
+    if errors:
+        raise errors[0]
     return results
 
 

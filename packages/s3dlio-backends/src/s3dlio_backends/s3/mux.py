@@ -28,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from s3dlio_core import instrument as _ins
 from s3dlio_core.bytes_view import BytesView
-from s3dlio_core.concurrency import shared_executor
+from s3dlio_core.concurrency import bounded_map, shared_executor
 from s3dlio_core.errors import StorageIOError
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import parse_uri
 
-from ..fanout import pull_map
 from ..http_pool import _MAX_HEAD, HttpConnection, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
 from ..retry import is_retryable_status, sleep_before_retry
@@ -426,6 +425,6 @@ def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> lis
                 return _ins.traced("GET", uris[i], store._get, u, first_attempt=first)
             return store._get(u, first_attempt=first)
 
-        for (i, _), v in zip(fallback, pull_map(one, fallback, max_in_flight), strict=True):
+        for (i, _), v in zip(fallback, bounded_map(one, fallback, max_in_flight), strict=True):
             results[i] = (uris[i], v)
     return results

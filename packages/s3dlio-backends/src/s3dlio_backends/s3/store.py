@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from s3dlio_core import instrument as _ins
@@ -27,7 +27,6 @@ from s3dlio_core.uri import ObjectUri, parse_uri
 
 from .. import http_pool
 from .._put_verify import put_verified
-from ..fanout import pull_map
 from ..http_pool import HttpConnection, HttpResponseHead
 from ..multipart import MultipartCoordinator
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
@@ -383,25 +382,14 @@ class S3Store(BucketStore):
         except ObjectNotFoundError as e:
             raise ObjectNotFoundError(f"delete_bucket failed for {u.bucket!r}: {e}", e.uri) from None
 
-    # ---- bulk (pull-based fan-out: no Future per object) ----
+    # ---- bulk: put_many/stat_many/delete_many come from the base (core's bounded_map) ----
     def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
         """Fetch every URI, at most `max_in_flight` at once, `(uri, data)` in input order. On plain http
         one thread multiplexes the sockets (mux.py); with TLS, a thread per request in flight."""
         validate_max_in_flight(max_in_flight)
         if len(uris) > 1 and self.client.endpoint.scheme == "http":
             return mux_get_many(self, uris, max_in_flight)
-        get = self.get
-        return pull_map(lambda x: (x, get(x)), uris, max_in_flight)
-
-    def put_many(self, items: Iterable[tuple[str, Any]], max_in_flight: int = 64) -> None:
-        put = self.put
-        pull_map(lambda it: put(it[0], it[1]), list(items), max_in_flight)
-
-    def stat_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[dict[str, Any]]:
-        return pull_map(self.stat, uris, max_in_flight)
-
-    def delete_many(self, uris: Sequence[str], max_in_flight: int = 64) -> None:
-        pull_map(self.delete, uris, max_in_flight)
+        return super().get_many(uris, max_in_flight)
 
     # ---- used by the writers ----
     def parse(self, uri: str) -> ObjectUri:
