@@ -7,20 +7,17 @@ fresh, empty URI prefix ending in '/' on that backend, and the conformance suite
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 
 import pytest
+from s3dlio_testsupport import server_fixtures
 
 CONFORMANCE: dict[str, str] = {}
 
 for _path in sorted((pathlib.Path(__file__).parent / "servers").glob("*.py")):
     if _path.name.startswith("_"):
         continue
-    _spec = importlib.util.spec_from_file_location(f"s3dlio_test_servers_{_path.stem}", _path)
-    assert _spec is not None and _spec.loader is not None
-    _mod = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_mod)
+    _mod = server_fixtures(_path.stem)
     CONFORMANCE.update(getattr(_mod, "CONFORMANCE_BACKENDS", {}))
     globals().update({k: v for k, v in vars(_mod).items() if not k.startswith("_") and k != "CONFORMANCE_BACKENDS"})
 

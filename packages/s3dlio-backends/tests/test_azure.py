@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import pathlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,13 +14,10 @@ import s3dlio_core.registry as registry
 from s3dlio_backends.azure import AzureConfig, AzureStore
 from s3dlio_core.metadata import STAT_KEYS
 from s3dlio_core.settings import configure, settings
+from s3dlio_testsupport import server_fixtures
 from s3dlio_testsupport.azurite import AZURITE_ACCOUNT, AZURITE_KEY
 
-_spec = importlib.util.spec_from_file_location(
-    "s3dlio_test_servers_azure_pkg", pathlib.Path(__file__).resolve().parents[3] / "tests" / "servers" / "azure.py")
-assert _spec is not None and _spec.loader is not None
-_servers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_servers)
+_servers = server_fixtures("azure")
 azurite = _servers.azurite
 azure_container = _servers.azure_container
 ACCOUNT = AZURITE_ACCOUNT

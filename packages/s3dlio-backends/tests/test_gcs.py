@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pathlib
 from collections.abc import Iterator
 
 import pytest
@@ -14,12 +12,9 @@ import s3dlio_core.registry as registry
 from s3dlio_backends.gcs import GcsConfig, GcsStore
 from s3dlio_core.metadata import STAT_KEYS
 from s3dlio_core.settings import configure, settings
+from s3dlio_testsupport import server_fixtures
 
-_spec = importlib.util.spec_from_file_location(
-    "s3dlio_test_servers_gcs_pkg", pathlib.Path(__file__).resolve().parents[3] / "tests" / "servers" / "gcs.py")
-assert _spec is not None and _spec.loader is not None
-_servers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_servers)
+_servers = server_fixtures("gcs")
 fake_gcs = _servers.fake_gcs
 gcs_bucket = _servers.gcs_bucket
 MiB = 1 << 20

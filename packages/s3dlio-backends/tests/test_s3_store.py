@@ -4,10 +4,7 @@ backoff on 503/500/resets, never on other 4xx) through a recording fault proxy."
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pathlib
-import sys
 import uuid
 from typing import Any
 
@@ -16,21 +13,9 @@ import pytest
 import s3dlio
 from s3dlio_core.registry import clear_store_cache
 from s3dlio_core.settings import configure, reset_settings
+from s3dlio_testsupport import server_fixtures
 
-
-def _load_servers() -> Any:
-    name = "s3dlio_test_servers_s3_for_backends"
-    if name not in sys.modules:
-        path = pathlib.Path(__file__).resolve().parents[3] / "tests" / "servers" / "s3.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-_servers = _load_servers()
+_servers = server_fixtures("s3")
 s3_test_env = _servers.s3_test_env
 seaweedfs_server = _servers.seaweedfs_server
 s3_prefix = _servers.s3_prefix
