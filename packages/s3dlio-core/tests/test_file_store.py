@@ -254,3 +254,29 @@ def test_mkdir_and_buckets(store, root, tmp_path) -> None:
     store.mkdir(root + "x/y/z")  # existing is fine
     assert (tmp_path / "x" / "y" / "z").is_dir()
     assert store.list_buckets(root) == [{"name": "x", "uri": root + "x", "creation_date": None}]
+
+
+def test_get_many_mixes_cached_inline_reads_and_fan_out(store, root, tmp_path) -> None:
+    """Small cached objects are read inline, the rest (evicted, large) fan out: same results, in order,
+    each GET recorded once."""
+    from s3dlio_core import add_observer, remove_observer
+
+    sizes = [10, 4096, 3 << 20, 100, 0, 5000]
+    uris = [root + f"gm/{i}" for i in range(len(sizes))]
+    datas = [os.urandom(n) for n in sizes]
+    for u, d in zip(uris, datas, strict=True):
+        store.put(u, d)
+    fd = os.open(tmp_path / "gm" / "1", os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # not cached any more: must wait for the disk
+    os.close(fd)
+    seen = []
+    add_observer(seen.append)
+    try:
+        got = store.get_many(uris, max_in_flight=8)
+    finally:
+        remove_observer(seen.append)
+    assert [u for u, _ in got] == uris
+    assert [bytes(v) for _, v in got] == datas
+    assert sorted(r.uri for r in seen if r.op == "GET") == sorted(uris)
+    with pytest.raises(ObjectNotFoundError):
+        store.get_many([uris[0], root + "gm/missing", uris[2]])

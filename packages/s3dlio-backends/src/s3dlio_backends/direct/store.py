@@ -220,6 +220,8 @@ def _pwrite_all(fd: int, buf: mmap.mmap, nbytes: int, offset: int) -> None:
 class DirectStore(FileStore):
     """direct:// URIs: file:// semantics with O_DIRECT I/O (see the module docstring)."""
 
+    inline_cached_reads = False  # reads must bypass the page cache
+
     scheme = "direct"
     writer_class = DirectWriter
     list_directories = False
