@@ -94,8 +94,9 @@ class _Session:
         self.dropped_full += n
         if not self.warned:
             self.warned = True
-            print(f"s3dlio op-log: queue full ({self.cap} entries, S3DLIO_OPLOG_BUF) or writer behind; dropping "
-                  "rows (set S3DLIO_OPLOG_LOSSLESS=1 to wait instead)", file=sys.stderr)
+            log.warning("op-log queue full (%d entries, S3DLIO_OPLOG_BUF) or writer behind; dropping rows "
+                        "(counted in op_log_stats()['dropped_full']; S3DLIO_OPLOG_LOSSLESS=1 waits instead)",
+                        self.cap)
 
     # ---- the drain thread ----
     def _take(self) -> list[tuple]:
