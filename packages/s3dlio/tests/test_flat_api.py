@@ -223,3 +223,19 @@ def test_logging_is_quiet_by_default(root, capfd) -> None:
     s3dlio.get(root + "q")
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_gcs_tuning_calls_and_reserved_buffer() -> None:
+    assert s3dlio.gcs_get_channel_count() == 0
+    s3dlio.gcs_set_channel_count(8)
+    assert s3dlio.gcs_get_channel_count() == 8
+    s3dlio.gcs_set_channel_count(0)
+    assert s3dlio.gcs_get_rapid_mode() is None
+    s3dlio.gcs_set_rapid_mode(True)
+    assert s3dlio.gcs_get_rapid_mode() is True
+    s3dlio.gcs_set_rapid_mode()
+    assert s3dlio.gcs_query_rapid_bucket("gs://bucket") is False
+    assert s3dlio.gcs_query_rapid_bucket("bucket") is False
+    with pytest.raises(OverflowError):
+        s3dlio.gcs_set_channel_count(-1)
+    assert issubclass(s3dlio.ReservedBuffer, bytearray)

@@ -21,6 +21,8 @@ from ._api_core import *  # noqa: F403
 from ._api_core import __all__ as _core_all
 from ._api_datagen import *  # noqa: F403
 from ._api_datagen import __all__ as _datagen_all
+from ._api_gcs import *  # noqa: F403
+from ._api_gcs import __all__ as _gcs_all
 from ._api_multi_endpoint import *  # noqa: F403
 from ._api_multi_endpoint import __all__ as _multi_all
 from ._api_oplog import *  # noqa: F403
@@ -43,7 +45,7 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    *_core_all, *_datagen_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all,
+    *_core_all, *_datagen_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all,
     "upload", "download", "TransferError",
     "BytesView", "ObjectMetadata", "S3dlioError", "ObjectNotFoundError", "LengthMismatchError",
     "UnsupportedOperationError", "ExportStillReferencedError", "InvalidUriError", "PermissionDeniedError",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["configure_s3", "MultipartUploadWriter"]
+__all__ = ["configure_s3", "MultipartUploadWriter", "ReservedBuffer"]
 
 try:
-    from s3dlio_backends.s3.writer import MultipartUploadWriter
+    from s3dlio_backends.s3.writer import MultipartUploadWriter, ReservedBuffer
 except ImportError as _e:  # pragma: no cover - s3dlio-backends not installed
     _why = str(_e)
+
+    class ReservedBuffer(bytearray):  # type: ignore[no-redef]
+        """The buffer behind a reserved memoryview (MultipartUploadWriter.reserve)."""
 
     class MultipartUploadWriter:  # type: ignore[no-redef]
         """Placeholder: the S3 backend (s3dlio-backends) is not installed."""
