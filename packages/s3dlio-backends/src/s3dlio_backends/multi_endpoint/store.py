@@ -311,38 +311,49 @@ class MultiEndpointStore:
             raise InvalidUriError(f"{uri!r} is under none of the endpoints {[e.uri for e in self._eps]}", uri)
         return (named or self._eps[0]).prefix, rest
 
-    def _list_union(self, uri: str, recursive: bool) -> list[tuple[str, str, _Endpoint]]:
-        """(relative path, URI on the endpoint that has it, that endpoint), merged over every endpoint that
-        is up, sorted by relative path."""
-        _, rest = self._view_prefix(uri)
-        seen: dict[str, tuple[str, _Endpoint]] = {}
+    def _each_usable(self, rest: str, call: Callable[[str], T], *, absent_ok: bool = False
+                     ) -> tuple[list[tuple[_Endpoint, T | None]], list[BaseException]]:
+        """Run `call(endpoint prefix + rest)` on every endpoint that is up, each outcome counted in the
+        stats. Returns the endpoints that answered (with their results) and the endpoint failures; an
+        error that is not the endpoint's fault is raised. With `absent_ok`, ObjectNotFoundError is an
+        answer (result None)."""
+        answers: list[tuple[_Endpoint, T | None]] = []
         failures: list[BaseException] = []
-        answered = 0
         for e in self._eps:
             with self._lock:
                 if not e.usable(time.monotonic()):
                     continue
                 self._claim(e)
-            target = e.prefix + rest
             try:
-                found = store_for_uri(target)[0].list(target, recursive=recursive)
+                result = call(e.prefix + rest)
             except Exception as exc:
-                if isinstance(exc, ObjectNotFoundError):
+                if absent_ok and isinstance(exc, ObjectNotFoundError):
                     self._done(e)
-                    answered += 1
+                    answers.append((e, None))
                     continue
-                self._done(e, error=exc, endpoint_failed=is_endpoint_failure(exc))
-                if not is_endpoint_failure(exc):
+                failed = is_endpoint_failure(exc)
+                self._done(e, error=exc, endpoint_failed=failed)
+                if not failed:
                     raise
                 failures.append(exc)
                 continue
             self._done(e)
-            answered += 1
-            for f in found:
+            answers.append((e, result))
+        return answers, failures
+
+    def _list_union(self, uri: str, recursive: bool) -> list[tuple[str, str, _Endpoint]]:
+        """(relative path, URI on the endpoint that has it, that endpoint), merged over every endpoint that
+        is up, sorted by relative path."""
+        _, rest = self._view_prefix(uri)
+        answers, failures = self._each_usable(
+            rest, lambda t: store_for_uri(t)[0].list(t, recursive=recursive), absent_ok=True)
+        if not answers and failures:
+            raise failures[-1]
+        seen: dict[str, tuple[str, _Endpoint]] = {}
+        for e, found in answers:
+            for f in found or ():
                 if f.startswith(e.prefix):
                     seen.setdefault(f[len(e.prefix):], (f, e))
-        if not answered and failures:
-            raise failures[-1]
         return [(rel, u, e) for rel, (u, e) in sorted(seen.items())]
 
     def _list(self, uri: str, recursive: bool = False) -> list[dict[str, Any]]:
@@ -371,26 +382,8 @@ class MultiEndpointStore:
         if rest is None:
             self._run(uri, lambda u: store_for_uri(u)[0].delete(u))
             return
-        failures: list[BaseException] = []
-        done = 0
-        for e in self._eps:
-            with self._lock:
-                if not e.usable(time.monotonic()):
-                    continue
-                self._claim(e)
-            target = e.prefix + rest
-            try:
-                store_for_uri(target)[0].delete(target)
-            except Exception as exc:
-                failed = is_endpoint_failure(exc)
-                self._done(e, error=exc, endpoint_failed=failed)
-                if not failed:
-                    raise
-                failures.append(exc)
-                continue
-            self._done(e)
-            done += 1
-        if not done:
+        answers, failures = self._each_usable(rest, lambda t: store_for_uri(t)[0].delete(t))
+        if not answers:
             if failures:
                 raise failures[-1]
             self._run(uri, lambda u: store_for_uri(u)[0].delete(u))  # every endpoint down: probe one
