@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from s3dlio_core.bytes_view import BytesView
+from s3dlio_core.errors import LengthMismatchError
+
 from .range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
 
-__all__ = ["readinto_body", "discard_body", "read_with_rest"]
+__all__ = ["readinto_body", "discard_body", "read_with_rest", "into_result"]
 
 
 def readinto_body(response: Any, dst: memoryview) -> int:
@@ -79,3 +82,23 @@ def read_with_rest(first: Callable[[], None], fetch_into: Callable[[int, memoryv
         raise
     if fetch is not None:
         fetch.wait()
+
+
+def into_result(uri: str, n: int, dst: memoryview | None, response: Any,
+                fill: Callable[[memoryview], None]) -> Any:
+    """Where an `n`-byte read lands: a new BytesView (returned), or the caller's `dst` (the count is
+    returned; LengthMismatchError, with `response` closed, when `dst` is too small). `fill(mv)` writes it."""
+    if dst is not None and n > dst.nbytes:
+        if response is not None:
+            response.close()
+        raise LengthMismatchError(
+            f"length mismatch (expected {dst.nbytes} bytes, got {n}): object {uri} is {n} bytes but "
+            f"the destination holds {dst.nbytes}", uri, expected=dst.nbytes, actual=n)
+    v = BytesView.allocate(n) if dst is None else None
+    mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
+    try:
+        fill(mv)
+    finally:
+        if v is not None:
+            mv.release()  # a buffer with live exports cannot be resized by its owner later
+    return v if v is not None else n

@@ -26,7 +26,6 @@ from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import (
     BackendNotInstalledError,
     InvalidUriError,
-    LengthMismatchError,
     ObjectNotFoundError,
     PermissionDeniedError,
     S3dlioError,
@@ -37,7 +36,7 @@ from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
-from .._ranged_read import discard_body, read_with_rest, readinto_body
+from .._ranged_read import discard_body, into_result, read_with_rest, readinto_body
 from .._requests_env import ca_bundle, needs_trust_env
 from .config import AzureConfig, install_sas_log_redaction, redact
 from .writer import AzureBlockWriter, block_upload
@@ -248,24 +247,15 @@ class AzureStore(BucketStore):
             _ins.mark_first_byte()
         end = total if length is None else min(total, offset + length)
         n = max(0, end - offset)
-        if dst is not None and n > dst.nbytes:
-            if resp is not None:
-                resp.close()
-            raise LengthMismatchError(
-                f"length mismatch (expected {dst.nbytes} bytes, got {n}): object {u.uri} is {n} bytes but "
-                f"the destination holds {dst.nbytes}", u.uri, expected=dst.nbytes, actual=n)
-        v = BytesView.allocate(n) if dst is None else None
-        mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
-        try:
+
+        def fill(mv: memoryview) -> None:
             if resp is not None:
                 etag = resp.headers.get("ETag")
                 read_with_rest(lambda: self._read_body(resp, mv[:body], loc),
                                lambda o, m: self._read_range_into(loc, o, m, etag), mv, offset, offset + body,
                                end, total)
-        finally:
-            if v is not None:
-                mv.release()
-        return v if v is not None else n
+
+        return into_result(u.uri, n, dst, resp, fill)
 
     def _read_body(self, resp: Any, mv: memoryview, loc: _Loc) -> None:
         got = readinto_body(resp, mv)

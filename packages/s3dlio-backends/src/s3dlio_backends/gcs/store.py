@@ -37,7 +37,7 @@ from s3dlio_core.settings import settings
 from s3dlio_core.uri import ObjectUri
 
 from .._put_verify import put_verified, verify_size
-from .._ranged_read import discard_body, read_with_rest, readinto_body
+from .._ranged_read import discard_body, into_result, read_with_rest, readinto_body
 from .._requests_env import ca_bundle, needs_trust_env
 from ..retry import is_retryable_status, sleep_before_retry
 from .config import GcsConfig
@@ -240,24 +240,15 @@ class GcsStore(BucketStore):
         if body > n or (resp is not None and body < 0):
             resp.close()
             raise StorageIOError(f"GET failed for {u.uri}: unexpected response length", u.uri)
-        if dst is not None and n > dst.nbytes:
-            if resp is not None:
-                resp.close()
-            raise LengthMismatchError(
-                f"length mismatch (expected {dst.nbytes} bytes, got {n}): object {u.uri} is {n} bytes but "
-                f"the destination holds {dst.nbytes}", u.uri, expected=dst.nbytes, actual=n)
-        v = BytesView.allocate(n) if dst is None else None
-        mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
-        try:
+
+        def fill(mv: memoryview) -> None:
             if resp is not None:
                 gen = resp.headers.get("X-Goog-Generation")
                 read_with_rest(lambda: _read_exact(resp, mv[:body], u.uri),
                                lambda o, m: self._read_range_into(u, o, m, gen), mv, offset, offset + body, end,
                                total)
-        finally:
-            if v is not None:
-                mv.release()
-        return v if v is not None else n
+
+        return into_result(u.uri, n, dst, resp, fill)
 
     def _from_whole(self, u: ObjectUri, data: bytes, offset: int, length: int | None,
                     dst: memoryview | None) -> Any:
