@@ -195,17 +195,9 @@ def traced_read(op: str, uri: str, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         result = fn(*args)
     except BaseException as e:
-        record((op, uri, 0, start, _first_byte(ident, start), _time_ns(), f"{type(e).__name__}: {e}", 1,
-                ident))
+        read_failed(op, uri, start, ident, e)
         raise
-    end = _time_ns()
-    fb = _fb_pop(ident, 0) if _fb else 0
-    rec = (op, uri, len(result), start, fb if fb >= start else 0, end, None, 1, ident)
-    for obs in _observers:
-        try:
-            obs(rec)
-        except Exception:
-            pass
+    read_done(op, uri, result, start, ident)
     return result
 
 
