@@ -114,6 +114,7 @@ class FileWriter(ObjectWriter):
         super().__init__(uri)
         self.closed = True  # until the temp file exists
         self.path = path
+        self.fd = -1
         parent = os.path.dirname(path)
         try:
             if parent:
@@ -121,10 +122,14 @@ class FileWriter(ObjectWriter):
             if os.path.isdir(path):
                 raise IsADirectoryError(errno.EISDIR, "is a directory")
             self.tmp = _temp_path(path)
-            self.fd = os.open(self.tmp, self.open_flags, 0o666)
+            self._open_temp()
         except OSError as e:
             raise os_error(e, uri, "write") from None
         self.closed = False
+
+    def _open_temp(self) -> None:
+        """Create the temporary file `self.tmp` and set `self.fd` (subclasses choose the flags)."""
+        self.fd = os.open(self.tmp, self.open_flags, 0o666)
 
     def _write(self, mv: memoryview) -> None:
         try:

@@ -26,7 +26,7 @@ from typing import Any
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import LengthMismatchError
-from s3dlio_core.file_store import FileStore, FileWriter, _temp_path, os_error, read_new
+from s3dlio_core.file_store import FileStore, FileWriter, os_error, read_new
 from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectStore
 from s3dlio_core.uri import ObjectUri
@@ -114,28 +114,17 @@ class DirectWriter(FileWriter):
     other is written on the shared "parts" pool); renamed into place on close."""
 
     def __init__(self, uri: str, path: str) -> None:
-        self.uri = uri
-        self.bytes_written = 0
-        self.closed = True  # until the temp file exists
-        self.path = path
-        self.fd = -1
         self._bufs: list[mmap.mmap] = []
         self._cur = 0
         self._fill = 0
         self._offset = 0  # file offset of the current buffer (a multiple of the block size)
         self._pending: list[Future[None] | None] = [None, None]
-        parent = os.path.dirname(path)
-        try:
-            if parent:
-                os.makedirs(parent, exist_ok=True)
-            if os.path.isdir(path):
-                raise IsADirectoryError(errno.EISDIR, "is a directory")
-            self.tmp = _temp_path(path)
-            self.fd, self.direct = _open(self.tmp, self.open_flags, 0o666)
-            self._block = block_size_of_fd(self.fd) if self.direct else 1
-        except OSError as e:
-            raise os_error(e, uri, "write") from None
-        self.closed = False
+        super().__init__(uri, path)
+
+    def _open_temp(self) -> None:
+        """O_DIRECT where the filesystem takes it (buffered, with one warning, where it does not)."""
+        self.fd, self.direct = _open(self.tmp, self.open_flags, 0o666)
+        self._block = block_size_of_fd(self.fd) if self.direct else 1
 
     def _write(self, mv: memoryview) -> None:
         if not self.direct:
