@@ -13,20 +13,13 @@ import pathlib
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_ROOT / "tests" / "support"))  # the server helpers shared with the tests
 
+from _timing import rate  # noqa: E402 - benchmarks/ is the script directory
 from s3dlio_testsupport.azurite import AZURITE_ACCOUNT, start_azurite  # noqa: E402
 from s3dlio_testsupport.procs import stop_process  # noqa: E402
-
-
-def rate(fn: Callable[[], int]) -> float:
-    t0 = time.perf_counter()
-    n = fn()
-    return n / (time.perf_counter() - t0) / 1e6
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import s3dlio
+from _timing import rate  # benchmarks/ is the script directory, first on sys.path
 
 
 def evict(paths: list[str]) -> None:
@@ -26,12 +27,6 @@ def evict(paths: list[str]) -> None:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(fd)
-
-
-def rate(fn: Callable[[], int]) -> float:
-    t0 = time.perf_counter()
-    n = fn()
-    return n / (time.perf_counter() - t0) / 1e6
 
 
 def main() -> int:
