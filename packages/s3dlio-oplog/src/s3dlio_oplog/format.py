@@ -74,6 +74,8 @@ def split_endpoint(uri: str) -> tuple[str, str]:
     return scheme + "://" + (rest if j < 0 else rest[:j]), rest
 
 
+
+
 class RowFormatter:
     """Turns raw records into TSV rows, numbering them and counting what had to be cleaned or rejected."""
 
@@ -103,17 +105,7 @@ class RowFormatter:
         try:
             op, uri, nbytes, start, fb, end, error, n_objects, thread = rec[:9]
             client_id = rec[9] if len(rec) > 9 else ""
-            i = uri.find("://")
-            if i < 0:
-                endpoint, path = "", uri
-            else:
-                path = uri[i + 3:]
-                scheme = uri[:i]
-                if scheme in _LOCAL:
-                    endpoint = scheme + "://"
-                else:
-                    j = path.find("/")
-                    endpoint = scheme + "://" + (path if j < 0 else path[:j])
+            endpoint, path = split_endpoint(uri)
             if error:
                 if "\t" in error or "\n" in error or "\r" in error:
                     error = error.replace("\t", " ").replace("\n", " ").replace("\r", " ")
@@ -185,20 +177,13 @@ class RowFormatter:
             th = threads.get(thread)
             if th is None:
                 th = threads[thread] = str(int(thread))
-            if uri.startswith("file://"):
+            if uri.startswith("file://"):  # the common case, without a call
                 endpoint = "file://"
                 path = uri[7:]
             else:
-                i = uri.find("://")
-                if i < 0:
-                    return None
-                path = uri[i + 3:]
-                scheme = uri[:i]
-                if scheme in _LOCAL:
-                    endpoint = scheme + "://"
-                else:
-                    j = path.find("/")
-                    endpoint = scheme + "://" + (path if j < 0 else path[:j])
+                endpoint, path = split_endpoint(uri)
+                if not endpoint:
+                    return None  # no scheme: the general path formats it
             if fb:
                 fs, ff = divmod(fb, _NS)
                 first = _TS % (prefixes.get(fs) or _second_prefix(fs), ff)
