@@ -190,9 +190,12 @@ def object_capabilities(uri: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- bulk calls
 def _same_store(uris: Sequence[str]) -> Any:
-    first, _ = store_for_uri(uris[0])
+    """The one store serving every URI, or None. URIs under the first one's scheme, endpoint and bucket
+    share its store without being parsed here (the store parses each one anyway)."""
+    first, u0 = store_for_uri(uris[0])
+    head = u0.base
     for u in uris[1:]:
-        if store_for_uri(u)[0] is not first:
+        if not u.startswith(head) and store_for_uri(u)[0] is not first:
             return None
     return first
 
