@@ -15,6 +15,7 @@ from .errors import (
     PermissionDeniedError,
     S3dlioError,
     StorageIOError,
+    ThrottledError,
     UnsupportedOperationError,
 )
 from .instrument import OpRecord, add_observer, remove_observer
@@ -39,7 +40,7 @@ __all__ = [
     "BackendNotInstalledError", "BucketStore", "BytesView", "Capabilities", "ExportStillReferencedError",
     "InvalidUriError", "LengthMismatchError", "ObjectNotFoundError", "ObjectStore", "ObjectUri",
     "ObjectWriter", "OpRecord", "PermissionDeniedError", "S3dlioError", "STAT_KEYS", "Settings",
-    "StorageIOError", "UnsupportedOperationError", "add_observer", "as_buffer", "bounded_map",
+    "StorageIOError", "ThrottledError", "UnsupportedOperationError", "add_observer", "as_buffer", "bounded_map",
     "clear_store_cache", "configure", "make_stat", "parse_s3_uri_full", "parse_uri", "register_store",
     "remove_observer", "reset_settings", "scheme_of", "settings", "shared_executor", "store_for_uri",
     "submit_async", "validate_max_in_flight", "__version__",

@@ -12,6 +12,7 @@ __all__ = [
     "BackendNotInstalledError",
     "ExportStillReferencedError",
     "StorageIOError",
+    "ThrottledError",
 ]
 
 
@@ -24,7 +25,23 @@ class S3dlioError(RuntimeError):
 
 
 class StorageIOError(S3dlioError):
-    """An I/O failure talking to a store (network, server error, disk)."""
+    """An I/O failure talking to a store (network, server error, disk).
+
+    `status` is the HTTP status (None for a network or disk failure), `code` the service's error code
+    (e.g. 'InternalError', 'SlowDown'), `retried` how many further attempts were made before giving up.
+    """
+
+    def __init__(self, message: str, uri: str | None = None, *, status: int | None = None,
+                 code: str | None = None, retried: int = 0) -> None:
+        super().__init__(message, uri)
+        self.status = status
+        self.code = code
+        self.retried = retried
+
+
+class ThrottledError(StorageIOError):
+    """The store asked us to slow down (HTTP 503 SlowDown, 429 Too Many Requests) and kept doing so
+    through every retry."""
 
 
 class ObjectNotFoundError(S3dlioError, FileNotFoundError):
