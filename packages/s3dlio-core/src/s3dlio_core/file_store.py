@@ -28,11 +28,13 @@ from .errors import (
     S3dlioError,
     StorageIOError,
 )
+from .listing import ObjectInfo
 from .metadata import make_stat, rfc3339_ns
+from .paths import make_dirs
 from .store import Capabilities, ObjectStore, ObjectWriter
 from .uri import ObjectUri, parse_uri
 
-__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error", "read_new"]
+__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error", "read_new", "make_dirs"]
 
 TEMP_PREFIX = ".s3dlio-tmp-"  # in-progress writes; never listed
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -118,7 +120,7 @@ class FileWriter(ObjectWriter):
         parent = os.path.dirname(path)
         try:
             if parent:
-                os.makedirs(parent, exist_ok=True)
+                make_dirs(parent)
             if os.path.isdir(path):
                 raise IsADirectoryError(errno.EISDIR, "is a directory")
             self.tmp = _temp_path(path)
@@ -199,6 +201,27 @@ class FileStore(ObjectStore):
             size = self._regular_size(fd, u)
             end = size if length is None else min(size, offset + length)
             return read_new(fd, max(0, end - offset), offset)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
+
+    def _get_range_into(self, u: ObjectUri, offset: int, dst: memoryview) -> int:
+        fd = self._open_read(u)
+        try:
+            self._regular_size(fd, u)
+            return _read_full(fd, dst, offset)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
+
+    def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            start = max(0, size - length)
+            return read_new(fd, size - start, start)
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
@@ -373,6 +396,24 @@ class FileStore(ObjectStore):
         if page:
             yield page
 
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[ObjectInfo]]:
+        """The `_list_pages` selection with size, mtime (RFC 3339) and the stat etag of every file."""
+        for page in self._list_pages(u, recursive):
+            out: list[ObjectInfo] = []
+            for uri in page:
+                if uri.endswith("/"):
+                    out.append(ObjectInfo(uri, is_dir=True))
+                    continue
+                try:
+                    st = os.stat(uri[len(u.written_scheme) + 3:])
+                except FileNotFoundError:
+                    continue  # deleted while listing
+                except OSError as e:
+                    raise os_error(e, uri, "list") from None
+                out.append(ObjectInfo(uri, st.st_size, rfc3339_ns(st.st_mtime_ns),
+                                      f"file-{st.st_size}-{int(st.st_mtime)}"))
+            yield out
+
     def _one_level(self, root: str, uri: str) -> Iterator[str]:
         try:
             with os.scandir(root) as it:
@@ -484,7 +525,7 @@ class FileStore(ObjectStore):
 
     def _mkdir(self, u: ObjectUri) -> None:
         try:
-            os.makedirs(u.path, exist_ok=True)
+            make_dirs(u.path)
         except OSError as e:
             raise os_error(e, u.uri, "mkdir") from None
 

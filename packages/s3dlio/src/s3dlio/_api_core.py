@@ -7,8 +7,8 @@ import builtins
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any
 
 from s3dlio_core import (
     BytesView,
@@ -24,9 +24,6 @@ from s3dlio_core import (
 from s3dlio_core import settings as _settings_mod
 from s3dlio_core.bytes_view import as_buffer
 from s3dlio_core.uri import parse_uri, scheme_of
-
-if TYPE_CHECKING:
-    import asyncio
 
 __all__ = [
     "put", "put_bytes", "get", "get_range", "get_many", "get_many_stats", "put_many", "list", "stat",
@@ -251,72 +248,72 @@ def stat_many(uris: Sequence[str], max_in_flight: int | None = None) -> builtins
 
 
 # ---------------------------------------------------------------- async twins
-def put_async(prefix: str | None = None, num: Any = None, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+def put_async(prefix: str | None = None, num: Any = None, *args: Any, **kwargs: Any) -> Awaitable[None]:
     """Awaitable `put` (either form)."""
     return submit_async(put, prefix, num, *args, **kwargs)
 
 
-def put_bytes_async(uri: str, data: Any, *, borrow: bool = True) -> asyncio.Future[None]:
+def put_bytes_async(uri: str, data: Any, *, borrow: bool = True) -> Awaitable[None]:
     """Awaitable `put_bytes`; `borrow=False` copies `data` first so the caller may reuse it at once."""
     if not borrow:
         data = bytes(as_buffer(data))
     return submit_async(put_bytes, uri, data)
 
 
-def get_async(uri: str) -> asyncio.Future[BytesView]:
+def get_async(uri: str) -> Awaitable[BytesView]:
     return submit_async(get, uri)
 
 
-def get_range_async(uri: str, offset: int = 0, length: int | None = None) -> asyncio.Future[BytesView]:
+def get_range_async(uri: str, offset: int = 0, length: int | None = None) -> Awaitable[BytesView]:
     return submit_async(get_range, uri, offset, length)
 
 
-def get_into_async(uri: str, dst: Any, *, expected_len: int | None = None) -> asyncio.Future[int]:
+def get_into_async(uri: str, dst: Any, *, expected_len: int | None = None) -> Awaitable[int]:
     return submit_async(get_into, uri, dst, expected_len=expected_len)
 
 
 def get_many_async(uris: Sequence[str], max_in_flight: int | None = None, **kw: Any
-                   ) -> asyncio.Future[builtins.list[tuple[str, BytesView]]]:
+                   ) -> Awaitable[builtins.list[tuple[str, BytesView]]]:
     return submit_async(get_many, _list(uris), max_in_flight, **kw)
 
 
 def get_many_stats_async(uris: Sequence[str], max_in_flight: int | None = None, **kw: Any
-                         ) -> asyncio.Future[tuple[int, int]]:
+                         ) -> Awaitable[tuple[int, int]]:
     return submit_async(get_many_stats, _list(uris), max_in_flight, **kw)
 
 
 def put_many_async(items: Iterable[tuple[str, Any]], max_in_flight: int | None = None, *,
-                   borrow: bool = True) -> asyncio.Future[None]:
+                   borrow: bool = True) -> Awaitable[None]:
     items = _list(items)
     if not borrow:
         items = [(u, bytes(as_buffer(d))) for u, d in items]
     return submit_async(put_many, items, max_in_flight)
 
 
-def stat_async(uri: str) -> asyncio.Future[dict[str, Any]]:
+def stat_async(uri: str) -> Awaitable[dict[str, Any]]:
     return submit_async(stat, uri)
 
 
 def stat_many_async(uris: Sequence[str], max_in_flight: int | None = None
-                    ) -> asyncio.Future[builtins.list[dict[str, Any]]]:
+                    ) -> Awaitable[builtins.list[dict[str, Any]]]:
     return submit_async(stat_many, _list(uris), max_in_flight)
 
 
-def exists_async(uri: str) -> asyncio.Future[bool]:
+def exists_async(uri: str) -> Awaitable[bool]:
     scheme_of(uri)  # like the original: a bad scheme raises before the stat
     return submit_async(exists, uri)
 
 
-def mkdir_async(uri: str) -> asyncio.Future[None]:
+def mkdir_async(uri: str) -> Awaitable[None]:
     return submit_async(mkdir, uri)
 
 
-def delete_async(uri: str, recursive: bool = False) -> asyncio.Future[None]:
+def delete_async(uri: str, recursive: bool = False) -> Awaitable[None]:
     return submit_async(delete, uri, recursive)
 
 
 def list_async(uri: str, recursive: bool = False, pattern: str | None = None
-               ) -> asyncio.Future[builtins.list[str]]:
+               ) -> Awaitable[builtins.list[str]]:
     return submit_async(list, uri, recursive, pattern)
 
 
@@ -329,7 +326,7 @@ def _head(uri: str) -> Any:
         return None
 
 
-def head_async(uri: str) -> asyncio.Future[Any]:
+def head_async(uri: str) -> Awaitable[Any]:
     """Awaitable metadata of `uri` as an ObjectMetadata, or None when the object does not exist."""
     return submit_async(_head, uri)
 
