@@ -283,7 +283,7 @@ class FileStore(ObjectStore):
             if size:
                 mv = memoryview(v)
                 try:
-                    n = os.preadv(fd, [mv], 0, _RWF_NOWAIT)
+                    n = os.preadv(fd, [mv], 0, _RWF_NOWAIT)  # type: ignore[arg-type]  # checked by the caller
                 except BlockingIOError:
                     return None  # would wait for the disk
                 except OSError:
@@ -417,41 +417,41 @@ class FileStore(ObjectStore):
     def _one_level(self, root: str, uri: str) -> Iterator[str]:
         try:
             with os.scandir(root) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=lambda ent: ent.name)
         except OSError as e:
             raise os_error(e, uri, "list") from None
-        for e in entries:
-            if e.name.startswith(TEMP_PREFIX):
+        for ent in entries:
+            if ent.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                is_dir = e.is_dir()
+                is_dir = ent.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
                 if self.list_directories:
-                    yield root + e.name + "/"
+                    yield root + ent.name + "/"
             else:
-                yield root + e.name
+                yield root + ent.name
 
     def _walk_files(self, root: str, uri: str) -> Iterator[str]:
         try:
             with os.scandir(root) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=lambda ent: ent.name)
         except FileNotFoundError:
             return
         except OSError as e:
             raise os_error(e, uri, "list") from None
-        for e in entries:
-            if e.name.startswith(TEMP_PREFIX):
+        for ent in entries:
+            if ent.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                is_dir = e.is_dir(follow_symlinks=False)
+                is_dir = ent.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
             if is_dir:
-                yield from self._walk_files(root + e.name + "/", uri)
+                yield from self._walk_files(root + ent.name + "/", uri)
             else:
-                yield root + e.name
+                yield root + ent.name
 
     # ---- deletes ----
     def _delete(self, u: ObjectUri) -> None:
