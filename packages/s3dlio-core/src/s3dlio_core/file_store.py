@@ -41,6 +41,7 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _MAX_IO = 0x7FFFF000  # Linux caps one read/write call at this many bytes
 _PAGE = 1000  # entries per listing page
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", None)
+_FADV_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", None)
 INLINE_READ_MAX = 1 << 20  # get_many reads cached objects up to this size in the calling thread
 _counter = itertools.count()
 
@@ -174,6 +175,41 @@ class FileStore(ObjectStore):
         return (cls.scheme,)
 
     # ---- reads ----
+    def _close_read(self, fd: int) -> None:
+        """Close a file we read; with `file_drop_cache` (S3DLIO_FILE_DROP_CACHE=1, or a StoreConfig) its
+        pages leave the page cache first, so a benchmark's next epoch reads from the disk again."""
+        try:
+            if self.settings.file_drop_cache and _FADV_DONTNEED is not None:
+                os.posix_fadvise(fd, 0, 0, _FADV_DONTNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def drop_cache(self, uri: str) -> int:
+        """Drop the page-cache pages of the file `uri`, or of every file under the directory `uri`
+        (posix_fadvise DONTNEED; dirty pages are written first). Returns how many files it advised."""
+        if _FADV_DONTNEED is None:  # pragma: no cover - not Linux
+            return 0
+        u = parse_uri(uri)
+        paths = [u.path] if not os.path.isdir(u.path) else [
+            x[len(u.written_scheme) + 3:] for x in self.list(uri if uri.endswith("/") else uri + "/", True)]
+        n = 0
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise os_error(e, uri, "drop_cache") from None
+            try:
+                os.fdatasync(fd)
+                os.posix_fadvise(fd, 0, 0, _FADV_DONTNEED)
+                n += 1
+            finally:
+                os.close(fd)
+        return n
+
     def _open_read(self, u: ObjectUri) -> int:
         try:
             return os.open(u.path, os.O_RDONLY | _O_CLOEXEC)
@@ -193,7 +229,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def _get_range(self, u: ObjectUri, offset: int, length: int | None) -> BytesView:
         fd = self._open_read(u)
@@ -204,7 +240,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def _get_range_into(self, u: ObjectUri, offset: int, dst: memoryview) -> int:
         fd = self._open_read(u)
@@ -214,7 +250,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
         fd = self._open_read(u)
@@ -225,7 +261,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def _get_into(self, u: ObjectUri, dst: memoryview) -> int:
         fd = self._open_read(u)
@@ -240,7 +276,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
         """Like the base, with two file:// twists. Small objects already in the page cache are read by the
@@ -297,7 +333,7 @@ class FileStore(ObjectStore):
                 _ins.read_failed("GET", uri, start, ident, e)
             raise
         finally:
-            os.close(fd)
+            self._close_read(fd)
         if traced:
             _ins.read_done("GET", uri, v, start, ident)
         return v

@@ -31,7 +31,7 @@ __all__ = [
     "put_async", "put_bytes_async", "get_async", "get_range_async", "get_many_async",
     "get_many_stats_async", "put_many_async", "stat_async", "stat_many_async", "exists_async",
     "mkdir_async", "delete_async", "list_async", "head_async", "get_into", "get_into_async",
-    "init_logging", "configure_tokio_threads", "py_total_cpus",
+    "init_logging", "configure_tokio_threads", "py_total_cpus", "drop_page_cache",
 ]
 
 _list = builtins.list
@@ -357,6 +357,17 @@ def configure_tokio_threads(n: int = 0) -> None:
                       if os.environ.get(v, "").isdigit()), 1)
         n = 0 if world <= 1 else max(4, (os.cpu_count() or 1) // world)
     _settings_mod.configure(rt_threads=n)
+
+
+def drop_page_cache(uri: str) -> int:
+    """Drop a file:// (or direct://) object, or every file under a directory URI, from the page cache
+    (posix_fadvise DONTNEED), so the next read comes from the disk: benchmark hygiene between epochs.
+    Returns how many files were advised; other schemes raise UnsupportedOperationError."""
+    store, u = store_for_uri(uri)
+    drop = getattr(store, "drop_cache", None)
+    if drop is None:
+        raise UnsupportedOperationError(f"drop_page_cache works on file:// and direct:// URIs, not {uri}", uri)
+    return int(drop(uri))
 
 
 def py_total_cpus() -> int:
