@@ -180,12 +180,16 @@ class PyDataset:
         self._epochs.set_epoch(epoch)
 
     def stream(self, opts: LoaderOptions | None = None, *, epoch: int | None = None, skip: int = 0,
-               items: bool = False) -> ObjectStream:
+               items: bool = False, indices: Sequence[int] | None = None) -> ObjectStream:
         """A prefetched stream of one epoch (the next one unless `epoch` is given) under `opts` (default:
-        the dataset's). `items`: PyObjectItem results (their bytes read straight into them)."""
+        the dataset's), or of exactly `indices`. `items`: PyObjectItem results (their bytes read straight
+        into them)."""
         o = opts or self._opts
-        e = self._epochs.start() if epoch is None else epoch
-        idx = epoch_indices(len(self), o, e, skip=skip)
+        if indices is not None:
+            idx = indices
+        else:
+            e = self._epochs.start() if epoch is None else epoch
+            idx = epoch_indices(len(self), o, e, skip=skip)
         typical = self._listing.typical_size()
         if items:
             listing = self._listing

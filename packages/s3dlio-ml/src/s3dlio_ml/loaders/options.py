@@ -122,7 +122,22 @@ def _warn_once(key: str, kind: str, message: str) -> None:
         if (key, kind) in _warned:
             return
         _warned.add((key, kind))
-    warnings.warn(message, LoaderOptionWarning, stacklevel=4)
+    warnings.warn(message, LoaderOptionWarning, stacklevel=_user_stacklevel())
+
+
+_OWN_FILES = ("/s3dlio_ml/loaders/", "/s3dlio/torch/", "/s3dlio/jax_tf.py", "/s3dlio/_api_loaders.py")
+
+
+def _user_stacklevel() -> int:
+    """The stacklevel of the first frame outside the loaders and their adapters (the user's call)."""
+    import sys
+
+    f = sys._getframe(2)
+    level = 2
+    while f is not None and any(p in f.f_code.co_filename.replace("\\", "/") for p in _OWN_FILES):
+        f = f.f_back
+        level += 1
+    return level
 
 
 def _valid_list() -> str:
