@@ -360,6 +360,9 @@ class AzureStore(BucketStore):
     def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
         yield from super()._list_pages(self._loc(u).u, recursive)
 
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[Any]]:
+        yield from super()._list_entries(self._loc(u).u, recursive)  # the same normalisation as _list_pages
+
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
                            ) -> tuple[list[str], list[str], Any]:
         from azure.storage.blob import BlobPrefix
