@@ -8,7 +8,8 @@ then lists each of those subtrees recursively, again all at once. The result is 
 by URI, as `store.list_info(uri, recursive=True)`.
 
 Built only on the store's public listing method (`list_info`), so it works on every store. A flat prefix
-(no '/' below it) has nothing to split on and costs what a serial listing costs.
+(no '/' below it), a glob, or a store whose one-level listings show no directories (`list_directories`
+False, as direct://) has nothing to split on and costs what a serial listing costs.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def list_info_parallel(store: ObjectStore, uri: str, *, max_in_flight: int = 16,
     """
     validate_max_in_flight(max_in_flight)
     rest = uri.split("://", 1)[-1]
-    if max_in_flight == 1 or has_glob(rest):
+    # a store whose one-level listings hide directories (direct://) has nothing to split on
+    if max_in_flight == 1 or has_glob(rest) or not getattr(store, "list_directories", True):
         return _objects(store.list_info(uri, recursive=True, pattern=pattern))
     found: list[ObjectInfo] = []
     level: Sequence[str] = [uri]

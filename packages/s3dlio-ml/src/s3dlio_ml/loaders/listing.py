@@ -95,6 +95,18 @@ def compile_glob(pattern: str | None) -> re.Pattern[str] | None:
     return re.compile(r"(?:.*/)?" + glob_to_regex(pattern).pattern, re.DOTALL)
 
 
+def _bucket_base(u: Any) -> str:
+    """The URI prefix object keys are relative to: 's3://b/', 's3://host:port/b/', 'gs://b/', and for
+    az:// the container ('az://account/container/' in the account form)."""
+    if u.scheme == "az":
+        from s3dlio_core import store_for_uri
+
+        loc = getattr(store_for_uri(u.uri)[0], "_loc", None)  # the Azure store knows which form it is
+        if loc is not None:
+            return loc(u).u.base
+    return u.base
+
+
 def list_dataset(uri: str, *, pattern: str | None = None, source: StoreSource | None = None) -> Listing:
     """List `uri` once: a prefix (or directory) gives every object under it, recursively, sorted; an
     object gives itself. `pattern` keeps the keys matching a glob (see `compile_glob`).
@@ -118,7 +130,7 @@ def list_dataset(uri: str, *, pattern: str | None = None, source: StoreSource | 
             root += "/"
         key_start = len(root)
     else:
-        key_start = len(u.base)
+        key_start = len(_bucket_base(u))
         root = uri if uri.endswith("/") else uri.rsplit("/", 1)[0] + "/"
     uris: list[str] = []
     sizes = array("q")
