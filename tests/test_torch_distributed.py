@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import s3dlio
 from s3dlio_testsupport.procs import free_port
 
@@ -50,6 +51,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.timeout(1500)
 def test_two_ranks_two_workers_read_each_sample_once(s3_prefix: str, tmp_path: Path) -> None:
     s3dlio.put_many([(f"{s3_prefix}shard{i % 4}/s{i:04d}", struct.pack("<q", i) + bytes(56))
                      for i in range(N)])
@@ -62,7 +64,7 @@ def test_two_ranks_two_workers_read_each_sample_once(s3_prefix: str, tmp_path: P
     env.pop("RANK", None)
     env.pop("WORLD_SIZE", None)
     proc = subprocess.run([sys.executable, str(script), s3_prefix, manifest, str(free_port()), str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True, timeout=1400)
     assert proc.returncode == 0, proc.stderr[-4000:]
     ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert s3dlio.exists(manifest)  # rank 0 wrote the listing once; rank 1 read it

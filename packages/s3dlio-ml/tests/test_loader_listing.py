@@ -99,3 +99,27 @@ def test_manifest_errors(tmp_path: Path) -> None:
         read_manifest(f"file://{tmp_path}/missing.json")
     with pytest.raises(TimeoutError, match="rank 1"):
         shared_listing(f"file://{tmp_path}/", f"file://{tmp_path}/never.json", rank=1, timeout=0.2, poll=0.05)
+
+
+def test_shared_listing_with_a_barrier_calls_it_once_on_every_rank(tmp_path: Path) -> None:
+    prefix = f"file://{tmp_path}/b/"
+    _nested(prefix)
+    manifest = f"file://{tmp_path}/b-manifest.json.zst"
+    for refresh in (False, False, True):  # a fresh manifest, then an existing one, then a refresh
+        barrier = threading.Barrier(2, timeout=30)
+        out: dict[int, list[str]] = {}
+
+        def rank(r: int, b: threading.Barrier = barrier, rf: bool = refresh) -> None:
+            out[r] = shared_listing(prefix, manifest, rank=r, barrier=b.wait, refresh=rf).uris
+
+        t = threading.Thread(target=rank, args=(1,))
+        t.start()
+        rank(0)
+        t.join(30)
+        assert not barrier.broken and out[0] == out[1] and len(out[0]) == len(_nested_keys())
+
+
+def _nested_keys() -> list[str]:
+    return [f"top{i}.bin" for i in range(3)] + [f"d{a}/x{b}.bin" for a in range(20) for b in range(4)] + \
+        [f"d{a}/e{b}/f{c}.bin" for a in range(3) for b in range(5) for c in range(3)] + \
+        ["z/deep/er/still/deeper/leaf.bin"]

@@ -98,6 +98,18 @@ def _matches(header: dict[str, Any], uri: str, pattern: str | None) -> bool:
     return header.get("source") == uri and header.get("pattern") == pattern
 
 
+def _existing(manifest_uri: str, uri: str, pattern: str | None) -> Listing | None:
+    """The listing in an existing manifest made for this source and pattern, else None."""
+    try:
+        listing, header = read_manifest(manifest_uri)
+    except ObjectNotFoundError:
+        return None
+    if not _matches(header, uri, pattern):
+        return None
+    log.debug("listing of %s read from manifest %s", uri, manifest_uri)
+    return listing
+
+
 def shared_listing(uri: str, manifest_uri: str, *, rank: int, pattern: str | None = None,
                    source: StoreSource | None = None, refresh: bool = False,
                    barrier: Callable[[], None] | None = None, timeout: float = 600.0,
@@ -108,27 +120,30 @@ def shared_listing(uri: str, manifest_uri: str, *, rank: int, pattern: str | Non
     they started, when `refresh`) for up to `timeout` seconds (then TimeoutError).
     """
     started = time.time()
-    if not refresh:
-        try:
-            listing, header = read_manifest(manifest_uri)
-            if _matches(header, uri, pattern):
-                log.debug("listing of %s read from manifest %s", uri, manifest_uri)
-                return listing
-        except ObjectNotFoundError:
-            pass
-    if rank == 0:
-        listing = list_dataset(uri, pattern=pattern, source=source)
-        write_manifest(listing, manifest_uri)
-        log.info("listed %s (%d objects) and wrote manifest %s", uri, len(listing), manifest_uri)
-        if barrier is not None:
-            barrier()
-        return listing
-    if barrier is not None:
+    if barrier is not None:  # every rank passes the barrier exactly once, whatever it finds
+        listing = None
+        if rank == 0:
+            listing = None if refresh else _existing(manifest_uri, uri, pattern)
+            if listing is None:
+                listing = list_dataset(uri, pattern=pattern, source=source)
+                write_manifest(listing, manifest_uri)
+                log.info("listed %s (%d objects) and wrote manifest %s", uri, len(listing), manifest_uri)
         barrier()
+        if listing is not None:
+            return listing
         listing, header = read_manifest(manifest_uri)
         if not _matches(header, uri, pattern):
             raise InvalidUriError(f"listing manifest {manifest_uri} was written for {header.get('source')!r} "
                                   f"(pattern {header.get('pattern')!r}), not {uri!r}", manifest_uri)
+        return listing
+    if not refresh:
+        existing = _existing(manifest_uri, uri, pattern)
+        if existing is not None:
+            return existing
+    if rank == 0:
+        listing = list_dataset(uri, pattern=pattern, source=source)
+        write_manifest(listing, manifest_uri)
+        log.info("listed %s (%d objects) and wrote manifest %s", uri, len(listing), manifest_uri)
         return listing
     deadline = started + timeout
     while True:
