@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 
-from _harness import Client, CaseResult, measure, report
+from _harness import CaseResult, Client, measure, report
 from _peers import PEERS, WHEELS, Peer
 from _s3_bench import procs
 
@@ -146,7 +146,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--objects", type=int, default=2000)
     ap.add_argument("--size", type=int, default=128 << 10)
-    ap.add_argument("--prefetch", type=int, default=8, help="ours: the iterable dataset's prefetch")
+    ap.add_argument("--prefetch", type=int, default=0, help="ours: the iterable dataset's prefetch (0 = auto)")
     ap.add_argument("--listing", action="store_true", help="also list 100,000 keys, serial vs parallel")
     ap.add_argument("--skip-loaders", action="store_true")
     ap.add_argument("--verbose", action="store_true")

@@ -170,8 +170,8 @@ def test_guide_distributed_data_loading(clouds) -> None:
     bucket = clouds["s3"]
     rank = 1
     _fill(f"s3://{bucket}/shard_{rank}/", 20)
-    from torch.utils.data import DataLoader
     from s3dlio import S3IterableDataset
+    from torch.utils.data import DataLoader
 
     # Each rank loads different shard
     with pytest.warns(DeprecationWarning):
@@ -197,7 +197,7 @@ def test_guide_npz_pytorch_dataloader(clouds) -> None:
     bucket = clouds["s3"]
     _fill(f"s3://{bucket}/", 64)
     import torch
-    from torch.utils.data import Dataset, DataLoader
+    from torch.utils.data import DataLoader, Dataset
 
     class S3NPZDataset(Dataset):
         def __init__(self, s3_uris):
@@ -299,8 +299,8 @@ def test_reference_0812_enhanced_api(clouds, tmp_path: Path, capsys) -> None:
     assert len(s3dlio.create_dataset(f"direct://{tmp_path}/home/user/dataset/")) == 2
 
     # ✅ CONFIRMED: These functions exist and work
-    create_dataset = getattr(s3dlio, 'create_dataset')        # ✅ Works
-    create_async_loader = getattr(s3dlio, 'create_async_loader')  # ✅ Works
+    create_dataset = getattr(s3dlio, 'create_dataset')        # ✅ Works  # noqa: B009
+    create_async_loader = getattr(s3dlio, 'create_async_loader')  # ✅ Works  # noqa: B009
     assert create_dataset is s3dlio.create_dataset and create_async_loader is s3dlio.create_async_loader
 
     # ⚠️ DEPRECATED: Use create_dataset() instead

@@ -282,3 +282,33 @@ def test_timeout_option(tmp_path: Path) -> None:
 
 def _iter_all(it: Iterator[Any]) -> list[Any]:
     return list(it)
+
+
+def test_parquet_format_path(tmp_path: Path) -> None:
+    """create_async_loader(uri, {"format": "parquet"}) -> PyParquetStreamLoader over the formats package's
+    row-group reads; until s3dlio_ml.formats.parquet is installed it fails clearly."""
+    import importlib.util
+
+    from s3dlio_core import UnsupportedOperationError
+
+    prefix = f"file://{tmp_path}/pq/"
+    if importlib.util.find_spec("s3dlio_ml.formats") is None:
+        s3dlio.put_bytes(prefix + "a.parquet", b"PAR1")
+        with pytest.raises(UnsupportedOperationError, match="Parquet loader needs"):
+            create_async_loader(prefix, {"format": "parquet"})
+        return
+    from s3dlio_ml.formats.parquet import generate_and_write_parquet
+
+    for i in range(3):
+        generate_and_write_parquet(f"{prefix}f{i}.parquet", 2, 10, 4)
+    loader = create_async_loader(prefix, {"format": "parquet", "decode": "raw", "prefetch": 4})
+    items = list(loader)
+    assert type(loader).__name__ == "PyParquetStreamLoader" and len(items) == 12
+    assert sorted((it.file_uri.rsplit("/", 1)[1], it.rg_idx) for it in items) == \
+        [(f"f{i}.parquet", rg) for i in range(3) for rg in range(4)]
+
+    async def run() -> int:
+        return sum([1 async for _ in create_async_loader(prefix, {"format": "parquet", "shard_rank": 1,
+                                                                   "shard_world_size": 3})])
+
+    assert asyncio.run(run()) == 4

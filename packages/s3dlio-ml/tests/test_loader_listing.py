@@ -109,8 +109,9 @@ def test_shared_listing_with_a_barrier_calls_it_once_on_every_rank(tmp_path: Pat
         barrier = threading.Barrier(2, timeout=30)
         out: dict[int, list[str]] = {}
 
-        def rank(r: int, b: threading.Barrier = barrier, rf: bool = refresh) -> None:
-            out[r] = shared_listing(prefix, manifest, rank=r, barrier=b.wait, refresh=rf).uris
+        def rank(r: int, b: threading.Barrier = barrier, rf: bool = refresh,
+                 res: dict[int, list[str]] = out) -> None:
+            res[r] = shared_listing(prefix, manifest, rank=r, barrier=b.wait, refresh=rf).uris
 
         t = threading.Thread(target=rank, args=(1,))
         t.start()

@@ -56,12 +56,12 @@ def test_new_order_each_epoch_reproducible_for_a_seed() -> None:
     a = PyAsyncDataLoader(ds, {"batch_size": 100, "shuffle": True, "seed": 7})
     b = PyAsyncDataLoader(ds, {"batch_size": 100, "shuffle": True, "seed": 7})
     epochs_a = [_batches(a)[0] for _ in range(3)]
-    epochs_b = [list(b)[0] for _ in range(3)]  # sync iteration gives the same epochs
+    epochs_b = [next(iter(b)) for _ in range(3)]  # sync iteration gives the same epochs
     assert epochs_a == epochs_b
     assert len({tuple(e) for e in epochs_a}) == 3
     assert all(sorted(e) == list(range(100)) for e in epochs_a)
     b.set_epoch(1)
-    assert list(b)[0] == epochs_a[1]
+    assert next(iter(b)) == epochs_a[1]
 
 
 def test_shards_are_disjoint_and_cover_the_epoch() -> None:

@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 import s3dlio
 import torch
-from s3dlio.torch import BytesReader, ObjectStoreIterableDataset, ObjectStoreMapDataset, S3IterableDataset, S3MapDataset
+from s3dlio.torch import (
+    BytesReader,
+    ObjectStoreIterableDataset,
+    ObjectStoreMapDataset,
+    S3IterableDataset,
+    S3MapDataset,
+)
 from s3dlio_core import add_observer, remove_observer
 from s3dlio_ml.loaders.shuffle import epoch_order
 from s3dlio_testsupport import server_fixtures

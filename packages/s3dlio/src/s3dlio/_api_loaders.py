@@ -8,6 +8,7 @@ import importlib
 from typing import Any
 
 from s3dlio_ml.loaders import (
+    ParquetStreamIter,
     PyAsyncDataLoader,
     PyAsyncDataLoaderIter,
     PyBytesAsyncDataLoader,
@@ -17,6 +18,7 @@ from s3dlio_ml.loaders import (
     PyLoaderOptions,
     PyObjectDataLoaderSyncIter,
     PyObjectItem,
+    PyParquetStreamLoader,
     PyS3AsyncDataLoader,
     PyS3AsyncDataLoaderCompat,
     PyS3Dataset,
@@ -30,7 +32,8 @@ __all__: list[str] = [
     "create_dataset", "create_async_loader", "PyDataset", "PyVecDataset", "PyBytesAsyncDataLoader",
     "PyAsyncDataLoader", "PyLoaderOptions", "PyObjectItem", "PyBytesAsyncDataLoaderIter",
     "PyBytesDataLoaderSyncIter", "PyObjectDataLoaderSyncIter", "PyAsyncDataLoaderIter", "PyS3Dataset",
-    "PyS3DatasetCompat", "PyS3AsyncDataLoader", "PyS3AsyncDataLoaderCompat",
+    "PyS3DatasetCompat", "PyS3AsyncDataLoader", "PyS3AsyncDataLoaderCompat", "PyParquetStreamLoader",
+    "ParquetStreamIter",
 ]
 
 # name -> the submodule of s3dlio that defines it (imported on first access)

@@ -24,7 +24,7 @@ from s3dlio_ml.loaders.options import parse_options
 
 __all__ = ["JaxIterable", "S3JaxIterable", "make_tf_dataset"]
 
-_DEFAULTS = {"batch_size": 1, "prefetch": 8}  # the original's jax_tf defaults
+_DEFAULTS = {"batch_size": 1, "prefetch": 0}  # the original's jax_tf defaults; prefetch 0 = auto
 
 
 def _as_array(data: Any) -> np.ndarray:
@@ -60,7 +60,7 @@ class JaxIterable:
         return self._transform(arr) if self._transform is not None else arr
 
     @classmethod
-    def from_prefix(cls, uri: str, *, prefetch: int = 8, num_workers: int = 0, batch_size: int = 1,
+    def from_prefix(cls, uri: str, *, prefetch: int = 0, num_workers: int = 0, batch_size: int = 1,
                     drop_last: bool = False, shuffle: bool = False, seed: int = 0, auto_tune: bool = False,
                     transform: Callable[[np.ndarray], Any] | None = None, writable: bool = False,
                     suppress_nonwritable_warning: bool = True, **kw: Any) -> JaxIterable:
@@ -101,7 +101,7 @@ class S3JaxIterable(JaxIterable):
         super().__init__(uri, **kw)
 
 
-def make_tf_dataset(uri: str | None = None, *, prefetch: int = 8, num_workers: int = 0, batch_size: int = 1,
+def make_tf_dataset(uri: str | None = None, *, prefetch: int = 0, num_workers: int = 0, batch_size: int = 1,
                     drop_last: bool = False, shuffle: bool = False, seed: int = 0, auto_tune: bool = False,
                     map_fn: Callable[[Any], Any] | None = None, writable: bool = False,
                     suppress_nonwritable_warning: bool = True, pattern: str | None = None, store: Any = None,

@@ -22,11 +22,12 @@ from .loader import (
 )
 from .loader_options import PyLoaderOptions
 from .options import LoaderOptions, LoaderOptionWarning, parse_options
+from .parquet_loader import ParquetStreamIter, PyParquetStreamLoader
 
 __all__ = [
     "DatasetIndexError", "Listing", "LoaderOptionWarning", "LoaderOptions", "PyAsyncDataLoader",
     "PyAsyncDataLoaderIter", "PyBytesAsyncDataLoader", "PyBytesAsyncDataLoaderIter", "PyBytesDataLoaderSyncIter",
     "PyDataset", "PyLoaderOptions", "PyObjectDataLoaderSyncIter", "PyObjectItem", "PyS3AsyncDataLoader",
     "PyS3AsyncDataLoaderCompat", "PyS3Dataset", "PyS3DatasetCompat", "PyVecDataset", "create_async_loader",
-    "create_dataset", "list_dataset", "parse_options",
+    "create_dataset", "list_dataset", "parse_options", "PyParquetStreamLoader", "ParquetStreamIter",
 ]

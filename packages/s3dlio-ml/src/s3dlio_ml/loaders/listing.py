@@ -28,7 +28,7 @@ _PATH_SCHEMES = ("file", "direct")
 class Listing:
     """The objects of one dataset, in dataset order."""
 
-    __slots__ = ("uris", "sizes", "key_start", "source_uri", "pattern", "mixed")
+    __slots__ = ("key_start", "mixed", "pattern", "sizes", "source_uri", "uris")
 
     def __init__(self, uris: list[str], sizes: Iterable[int] | None = None, *, key_start: int = 0,
                  source_uri: str | None = None, pattern: str | None = None, mixed: bool = False) -> None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 __all__ = ["LoaderOptions", "LoaderOptionWarning", "parse_options", "pick_options", "VALID_KEYS",
-           "DESCRIPTIVE_KEYS", "DEFAULT_CONCURRENCY"]
+           "DESCRIPTIVE_KEYS", "DEFAULT_CONCURRENCY", "AUTO_LOOKAHEAD_BYTES"]
 
 DEFAULT_CONCURRENCY = 32  # GETs in flight when neither num_workers nor prefetch says otherwise
+AUTO_LOOKAHEAD_BYTES = 256 << 20  # with prefetch=0, fetch at most about this much ahead of the consumer
 _U64 = (1 << 64) - 1
 
 
@@ -36,7 +37,7 @@ class LoaderOptions:
         the original's order (ChaCha20 Fisher-Yates seeded with `seed`).
     num_workers: GETs in flight (0: max(32, prefetch)).
     prefetch: objects requested ahead of the consumer, in flight or ready (0: twice the GETs in
-        flight); memory stays near prefetch x object size.
+        flight, at most 256 MiB ahead); memory stays near prefetch x object size.
     auto_tune: size the GETs in flight from the object sizes (many for small objects, few for large).
     reader_mode, part_size, max_inflight_parts: "range" reads each object as `part_size` ranged GETs,
         `max_inflight_parts` at once, into one buffer; "sequential" (default) one GET per object.
@@ -88,8 +89,14 @@ class LoaderOptions:
         return max(DEFAULT_CONCURRENCY, self.prefetch)
 
     def lookahead(self, object_size: int | None = None) -> int:
-        """Objects requested ahead of the consumer (in flight or ready)."""
-        return self.prefetch if self.prefetch > 0 else 2 * self.concurrency(object_size)
+        """Objects requested ahead of the consumer (in flight or ready): prefetch, else twice the GETs in
+        flight, capped at AUTO_LOOKAHEAD_BYTES when the typical object size is known (at least 2)."""
+        if self.prefetch > 0:
+            return self.prefetch
+        n = 2 * self.concurrency(object_size)
+        if object_size:
+            n = min(n, max(2, AUTO_LOOKAHEAD_BYTES // max(1, object_size)))
+        return n
 
     def with_shard(self, rank: int, world_size: int, worker_id: int = 0, num_workers: int = 1) -> LoaderOptions:
         """A copy with the shard keys replaced (validated)."""

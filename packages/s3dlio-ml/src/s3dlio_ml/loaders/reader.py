@@ -20,7 +20,7 @@ __all__ = ["ObjectReader"]
 class ObjectReader:
     """Reads objects of one listing with one set of options; picklable (no store inside)."""
 
-    __slots__ = ("source", "listing", "range_mode", "part_size", "parts_in_flight", "transform")
+    __slots__ = ("listing", "part_size", "parts_in_flight", "range_mode", "source", "transform")
 
     def __init__(self, source: StoreSource, listing: Listing, opts: LoaderOptions,
                  transform: Callable[[Any], Any] | None = None) -> None:

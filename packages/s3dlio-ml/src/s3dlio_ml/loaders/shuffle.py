@@ -64,7 +64,7 @@ def _block(key: tuple[int, ...], counter: int) -> list[int]:
 class ChaCha20Rng:
     """`rand_chacha::ChaCha20Rng` as the original seeds it: `seed_from_u64(seed)`, then `next_u32()`."""
 
-    __slots__ = ("_key", "_counter", "_buf", "_pos")
+    __slots__ = ("_buf", "_counter", "_key", "_pos")
 
     def __init__(self, seed: int) -> None:
         # PCG32 writes each word little-endian into the seed; ChaCha reads the key as little-endian words
@@ -117,10 +117,8 @@ def shuffled_indices(n: int, seed: int) -> array:
     if n < 2:
         return order
     words = keystream_words(seed, n - 1)
-    w = 0
-    for i in range(n - 1, 0, -1):
+    for w, i in enumerate(range(n - 1, 0, -1)):
         j = words[w] % (i + 1)
-        w += 1
         order[i], order[j] = order[j], order[i]
     return order
 

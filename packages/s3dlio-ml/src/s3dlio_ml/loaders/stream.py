@@ -87,7 +87,7 @@ class ObjectStream:
                 return False
             try:
                 chunk = await asyncio.wait_for(asyncio.wrap_future(fut), self._timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.close()
                 raise TimeoutError(f"no data within {self._timeout} s (loader timeout_seconds)") from None
             except BaseException:

@@ -36,8 +36,9 @@ __all__ = ["ObjectStoreIterableDataset", "ObjectStoreMapDataset", "S3IterableDat
            "STATE_VERSION"]
 
 STATE_VERSION = 1
-# the original's s3dlio.torch defaults (its _normalize_opts), under the loader defaults
-_TORCH_DEFAULTS = {"batch_size": 1, "prefetch": 8}
+# the original's s3dlio.torch defaults (its _normalize_opts: batch_size 1), under the loader defaults;
+# prefetch 0 = auto (the original's 8 meant a queue depth; 8 objects ahead leaves the bulk path half idle)
+_TORCH_DEFAULTS = {"batch_size": 1, "prefetch": 0}
 _OPTION_KWARGS = frozenset({"batch_size", "drop_last", "shuffle", "seed", "num_workers", "prefetch", "auto_tune",
                             "reader_mode", "part_size", "max_inflight_parts", "timeout_seconds"})
 _MASK63 = (1 << 63) - 1
@@ -150,12 +151,13 @@ class ObjectStoreIterableDataset(_ObjectStoreDataset, IterableDataset):
 
     @classmethod
     def from_prefix(cls, uri: str, *, batch_size: int = 1, drop_last: bool = False, shuffle: bool = False,
-                    seed: int = 0, num_workers: int = 0, prefetch: int = 8, auto_tune: bool = False,
+                    seed: int = 0, num_workers: int = 0, prefetch: int = 0, auto_tune: bool = False,
                     reader_mode: str = "sequential", part_size: int = 8 << 20, max_inflight_parts: int = 4,
                     enable_sharding: bool = False, writable: bool = False,
                     suppress_nonwritable_warning: bool = True, return_type: str = "tensor",
                     **kw: Any) -> ObjectStoreIterableDataset:
-        """The original's constructor: options as keywords."""
+        """The original's constructor: options as keywords (prefetch=0: auto, up to 64 objects or
+        256 MiB ahead)."""
         opts = {"batch_size": batch_size, "drop_last": drop_last, "shuffle": shuffle, "seed": seed,
                 "num_workers": num_workers, "prefetch": prefetch, "auto_tune": auto_tune,
                 "reader_mode": reader_mode, "part_size": part_size, "max_inflight_parts": max_inflight_parts}
