@@ -185,6 +185,7 @@ class PyDataset:
         the dataset's), or of exactly `indices`. `items`: PyObjectItem results (their bytes read straight
         into them)."""
         o = opts or self._opts
+        self._hygiene_check()
         if indices is not None:
             idx = indices
         else:
@@ -207,6 +208,17 @@ class PyDataset:
 
         return ObjectStream(idx, fetch, concurrency=o.concurrency(typical), lookahead=o.lookahead(typical),
                             batch_size=o.batch_size, timeout=o.timeout_seconds)
+
+    def _hygiene_check(self) -> None:
+        """Warn once per dataset (BenchmarkHygieneWarning) when it is small enough for caches to serve it."""
+        if getattr(self, "_hygiene_done", False):
+            return
+        self._hygiene_done = True
+        sizes = self._listing.sizes
+        if self._uri and len(sizes) and min(sizes) >= 0:
+            from s3dlio_core.hygiene import warn_if_cacheable
+
+            warn_if_cacheable(sum(sizes), self._uri, stacklevel=4)
 
     def __iter__(self) -> Iterator[list[Any]]:
         """Batches of `batch_size` items of the next epoch (last one partial unless drop_last)."""
