@@ -47,7 +47,10 @@ def lazy_attr(name: str) -> Any:
     """The framework adapter behind a lazy top-level name (or the adapter module itself, `s3dlio.torch`,
     `s3dlio.jax_tf`); AttributeError for any other name."""
     if name in ("torch", "jax_tf"):
-        return importlib.import_module(f"s3dlio.{name}")
+        try:
+            return importlib.import_module(f"s3dlio.{name}")
+        except ImportError as e:  # hasattr(s3dlio, "torch") is False without the framework
+            raise AttributeError(f"module 's3dlio' has no attribute {name!r} ({e})") from e
     module = LAZY_NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 's3dlio' has no attribute {name!r}")

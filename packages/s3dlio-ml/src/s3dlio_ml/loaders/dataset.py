@@ -218,7 +218,9 @@ class PyDataset:
         if self._uri and len(sizes) and min(sizes) >= 0:
             from s3dlio_core.hygiene import warn_if_cacheable
 
-            warn_if_cacheable(sum(sizes), self._uri, stacklevel=4)
+            from .options import user_stacklevel
+
+            warn_if_cacheable(sum(sizes), self._uri, stacklevel=user_stacklevel() + 1)
 
     def __iter__(self) -> Iterator[list[Any]]:
         """Batches of `batch_size` items of the next epoch (last one partial unless drop_last)."""

@@ -129,13 +129,13 @@ def _warn_once(key: str, kind: str, message: str) -> None:
         if (key, kind) in _warned:
             return
         _warned.add((key, kind))
-    warnings.warn(message, LoaderOptionWarning, stacklevel=_user_stacklevel())
+    warnings.warn(message, LoaderOptionWarning, stacklevel=user_stacklevel())
 
 
 _OWN_FILES = ("/s3dlio_ml/loaders/", "/s3dlio/torch/", "/s3dlio/jax_tf.py", "/s3dlio/_api_loaders.py")
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """The stacklevel of the first frame outside the loaders and their adapters (the user's call)."""
     import sys
 
