@@ -60,6 +60,12 @@ def _options(loader_opts: Any, kwargs: dict[str, Any], owner: str) -> LoaderOpti
     return parse_options(base, **kwargs)
 
 
+def _given_keys(loader_opts: Any) -> set[str]:
+    if isinstance(loader_opts, dict):
+        return set(loader_opts)
+    return set()
+
+
 def _listing(uri: Any, pattern: str | None, manifest: str | None, refresh: bool, source: StoreSource) -> Listing:
     if not isinstance(uri, str):
         raise TypeError(f"uri must be a str, got {type(uri).__name__}")
@@ -303,7 +309,11 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
                  listing_manifest: str | None = None, refresh_manifest: bool = False, store: Any = None,
                  **options: Any) -> None:
         super().__init__()
-        options.update(reader_mode=reader_mode, part_size=part_size, max_inflight_parts=max_inflight_parts)
+        given = _given_keys(loader_opts)
+        for key, value, default in (("reader_mode", reader_mode, "sequential"), ("part_size", part_size, 8 << 20),
+                                    ("max_inflight_parts", max_inflight_parts, 4)):
+            if value != default or key not in given:  # an explicit keyword wins; a default does not
+                options[key] = value
         opts = _options(loader_opts, options, type(self).__name__)
         self._setup(uri, opts, return_type=return_type, transform=transform, pattern=pattern,
                     listing_manifest=listing_manifest, refresh_manifest=refresh_manifest, store=store,
