@@ -4,7 +4,8 @@ path-style addressing) vs the original s3dlio 0.10.0's s3dlio.torch, with our ow
 objects as the ceiling; and on file://, ours vs a plain map-style Dataset doing open().read().
 
 Shape: 2,000 objects of 128 KiB, DataLoader(batch_size=32), DataLoader workers 0 and 2 (fork), one epoch
-per round, every sample a uint8 tensor; a fresh process per round (dataset construction, i.e. the
+per round, every sample a uint8 tensor, torch's intra-op threads at 1 in every client (on 2 shared cores
+two OpenMP threads made torch.stack of one batch take ~0.45 s and hid the I/O); a fresh process per round (dataset construction, i.e. the
 listing, is inside the timed part for every client), rounds interleaved, medians of --rounds. Each line
 prints MB/s and client CPU-seconds per GB, with ours / other ratios (above 1: ours is faster); the
 summary line gives samples/s and the targets: workers 0 >= 2.0x s3torchconnector, workers 2 >= 1.5x,
@@ -36,6 +37,7 @@ PEERS.setdefault("original-torch", Peer(
     "import s3dlio, torch, s3dlio.torch; print(s3dlio.__version__)", ("--find-links", WHEELS)))
 
 _LOOP = """
+torch.set_num_threads(1)  # as in DataLoader workers: collation must not fight the I/O for 2 loaded cores
 def epoch(ds, workers):
     n = 0
     for batch in DataLoader(ds, batch_size=BATCH, num_workers=workers):
