@@ -143,6 +143,10 @@ def _samples_per_s(res: CaseResult, name: str, n: int) -> float:
     return n / statistics.median(s.wall for s in res.samples[name])
 
 
+def _wanted(case: str, cases: str) -> bool:
+    return not cases or any(c.strip() and c.strip() in case for c in cases.split(","))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -151,6 +155,8 @@ def main() -> int:
     ap.add_argument("--prefetch", type=int, default=0, help="ours: the iterable dataset's prefetch (0 = auto)")
     ap.add_argument("--listing", action="store_true", help="also list 100,000 keys, serial vs parallel")
     ap.add_argument("--skip-loaders", action="store_true")
+    ap.add_argument("--cases", default="", help="only these cases, comma-separated substrings "
+                                               "(e.g. 's3 map,file')")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     n, size = args.objects, args.size
@@ -177,6 +183,8 @@ def main() -> int:
                 for kind in ("map", "iterable"):
                     clients = [ours, s3torch, ceiling] + ([original] if workers == 0 else [])
                     case = f"s3 {kind} workers={workers}"
+                    if not _wanted(case, args.cases):
+                        continue
                     res = measure(case, clients, {"prefix": prefix, "kind": kind, "workers": workers,
                                                   "prefetch": args.prefetch}, rounds=args.rounds,
                                   quiet=not args.verbose)
@@ -203,6 +211,8 @@ def main() -> int:
                 plain = Client("plain Dataset", PLAIN)
                 for workers in (0, 2):
                     case = f"file map workers={workers}"
+                    if not _wanted(case, args.cases):
+                        continue
                     res = measure(case, [Client("ours", OURS), plain],
                                   {"prefix": f"file://{root}/", "root": root, "kind": "map", "workers": workers,
                                    "prefetch": args.prefetch}, rounds=args.rounds, quiet=not args.verbose)

@@ -262,3 +262,29 @@ def test_manifest_shared_by_datasets(data: str, tmp_path: Path) -> None:
     s3dlio.put_bytes(f"{data}part1/later.bin", _payload(500))
     b = ObjectStoreIterableDataset(data, listing_manifest=manifest)  # reads the manifest, no new listing
     assert a.uris() == b.uris() and len(b) == N
+
+
+def test_map_read_ahead_reads_each_object_once(tmp_path: Path) -> None:
+    """A sequential sampler's next batch is fetched ahead; no object is read twice, whatever the sampler."""
+    root = tmp_path / "ra"
+    for i in range(60):
+        s3dlio.put_bytes(f"file://{root}/{i:03d}.bin", _payload(i))
+    gets: list[str] = []
+    lock = threading.Lock()
+
+    def observer(rec: Any) -> None:
+        if rec.op == "GET":
+            with lock:
+                gets.append(rec.uri)
+
+    ds = ObjectStoreMapDataset(f"file://{root}/")
+    add_observer(observer)
+    try:
+        for shuffle in (False, True):
+            gets.clear()
+            assert sorted(_read_all(DataLoader(ds, batch_size=8, shuffle=shuffle))) == list(range(60))
+            assert sorted(gets) == sorted(ds.uris()), shuffle
+        gets.clear()
+        assert sorted(_read_all(DataLoader(ds, batch_size=8, num_workers=2))) == list(range(60))
+    finally:
+        remove_observer(observer)

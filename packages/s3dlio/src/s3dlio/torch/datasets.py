@@ -16,11 +16,14 @@ the deprecated names S3IterableDataset and S3MapDataset.
 
 from __future__ import annotations
 
+import os
 import warnings
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
+from s3dlio_core import shared_executor
 from s3dlio_ml.loaders.dataset import PyDataset
 from s3dlio_ml.loaders.epochs import epoch_indices
 from s3dlio_ml.loaders.listing import Listing, list_dataset
@@ -298,6 +301,45 @@ class ObjectStoreIterableDataset(_ObjectStoreDataset, IterableDataset):
         self._progress = (self._pinned, int(state["num_samples"]))
 
 
+class _ReadAhead:
+    """Guesses a map dataset's next `__getitems__` batch and fetches it while the current one is used.
+
+    A guess is made only from two calls in a row that asked for runs of consecutive indices of one
+    length a constant stride apart (a sequential sampler, or one DataLoader worker's share of it), so a
+    shuffled sampler never triggers it; at most one batch is held. Per process: a forked worker starts
+    with none (the parent's pending fetch belongs to the parent's threads)."""
+
+    __slots__ = ("pending", "pid", "prev")
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.prev: tuple[int, int] | None = None  # (start, length) of the last consecutive run
+        self.pending: tuple[tuple[int, ...], Any] | None = None
+
+    def take(self, idx: list[int]) -> list[Any] | None:
+        p, self.pending = self.pending, None
+        if p is None or p[0] != tuple(idx):
+            return None
+        try:
+            return p[1].result()
+        except Exception:  # fetched again in the caller, so the error surfaces there as usual
+            return None
+
+    def guess(self, idx: list[int], n: int, fetch: Any) -> None:
+        k = len(idx)
+        run = k > 0 and idx[-1] - idx[0] == k - 1 and all(b - a == 1 for a, b in pairwise(idx))
+        prev, self.prev = self.prev, ((idx[0], k) if run else None)
+        if not run or prev is None or prev[1] != k:
+            return
+        stride = idx[0] - prev[0]
+        if stride < k:
+            return
+        start = idx[0] + stride
+        nxt = list(range(start, min(n, start + k)))
+        if len(nxt) == k:
+            self.pending = (tuple(nxt), shared_executor("async").submit(fetch, nxt))
+
+
 class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
     """Random access to the objects under `uri` (any scheme): `ds[i]` -> uint8 tensor (or BytesView, or
     reader), `len(ds)`, and `__getitems__` so that a DataLoader batch is fetched concurrently."""
@@ -318,6 +360,7 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
         self._setup(uri, opts, return_type=return_type, transform=transform, pattern=pattern,
                     listing_manifest=listing_manifest, refresh_manifest=refresh_manifest, store=store,
                     writable=writable, suppress_nonwritable_warning=suppress_nonwritable_warning)
+        self._readahead: _ReadAhead | None = None
 
     @classmethod
     def from_prefix(cls, uri: str, **kw: Any) -> ObjectStoreMapDataset:
@@ -341,12 +384,27 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
         return self._ds.get(i)
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
-        """A batch of items, fetched concurrently through the store's bulk path."""
+        """A batch of items, fetched concurrently through the store's bulk path (and, when the sampler is
+        sequential, the next batch fetched ahead while this one is used)."""
         n = len(self._ds)
+        idx = []
         for i in indices:
             if not -n <= i < n:
                 raise IndexError(i)
-        return self._ds.get_many(indices)
+            idx.append(i + n if i < 0 else i)
+        ra = self._readahead
+        if ra is None or ra.pid != os.getpid():
+            ra = self._readahead = _ReadAhead()
+        out = ra.take(idx)
+        if out is None:
+            out = self._ds.get_many(idx)
+        ra.guess(idx, n, self._ds.get_many)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_readahead"] = None  # a pending fetch belongs to this process
+        return state
 
 
 # ---------------------------------------------------------------- deprecated names
