@@ -30,7 +30,7 @@ from s3dlio_ml.loaders.listing import Listing, list_dataset
 from s3dlio_ml.loaders.manifest import shared_listing
 from s3dlio_ml.loaders.options import LoaderOptions, parse_options
 from s3dlio_ml.loaders.source import StoreSource
-from torch.utils.data import Dataset, IterableDataset
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from .distributed import group_barrier, rank_and_world, worker_and_count
 from .items import ItemConverter
@@ -384,8 +384,8 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
         return self._ds.get(i)
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
-        """A batch of items, fetched concurrently through the store's bulk path (and, when the sampler is
-        sequential, the next batch fetched ahead while this one is used)."""
+        """A batch of items, fetched concurrently through the store's bulk path (and, in the main process
+        with a sequential sampler, the next batch fetched ahead while this one is used)."""
         n = len(self._ds)
         idx = []
         for i in indices:
@@ -398,7 +398,8 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
         out = ra.take(idx)
         if out is None:
             out = self._ds.get_many(idx)
-        ra.guess(idx, n, self._ds.get_many)
+        if get_worker_info() is None:  # DataLoader workers already run ahead (prefetch_factor)
+            ra.guess(idx, n, self._ds.get_many)
         return out
 
     def __getstate__(self) -> dict[str, Any]:
