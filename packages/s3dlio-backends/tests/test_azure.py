@@ -262,7 +262,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str
     uri = f"az://{azure_container}/race.bin"
     s3dlio.put(uri, os.urandom(3 * MiB))
     store, _ = s3dlio_core.store_for_uri(uri)
-    real = store._read_range_into  # (3 MiB > the 1 MiB range threshold: a split read)
+    real = store._fetch_range_into  # (3 MiB > the 1 MiB range threshold: a split read)
     replaced: list[int] = []
 
     def racing(*args: object) -> None:
@@ -271,7 +271,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str
             s3dlio.put(uri, os.urandom(3 * MiB))
         return real(*args)
 
-    monkeypatch.setattr(store, "_read_range_into", racing)
+    monkeypatch.setattr(store, "_fetch_range_into", racing)
     with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
         s3dlio.get(uri)
 
@@ -300,14 +300,14 @@ def test_put_verify_replaces_a_truncated_upload(env, azure_container: str, monke
     try:
         uri = f"az://{azure_container}/verified.bin"
         store, _ = s3dlio_core.store_for_uri(uri)
-        real = store._put_single
+        real = store._put_one
         calls: list[int] = []
 
         def flaky(where: object, data: memoryview) -> None:
             calls.append(data.nbytes)
             real(where, data[:-1] if len(calls) == 1 else data)  # the first attempt loses a byte
 
-        monkeypatch.setattr(store, "_put_single", flaky)
+        monkeypatch.setattr(store, "_put_one", flaky)
         payload = os.urandom(10_000)
         s3dlio.put(uri, payload)
         assert calls == [10_000, 10_000]

@@ -25,6 +25,7 @@ class GcsConfig:
     endpoint: str = DEFAULT_ENDPOINT
     project: str | None = None
     anonymous: bool = False
+    credentials_file: str | None = None  # a service-account (or other google-auth) JSON file; None: ADC
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> GcsConfig:

@@ -99,10 +99,10 @@ def resolve_endpoint(uri_endpoint: str | None) -> Endpoint:
     return Endpoint("https", f"s3.{region}.amazonaws.com", 443, False, region)
 
 
-def tls_context() -> ssl.SSLContext:
-    """Verifying TLS context; AWS_CA_BUNDLE adds a PEM bundle of trusted roots."""
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """Verifying TLS context; `ca_bundle` (else AWS_CA_BUNDLE) adds a PEM bundle of trusted roots."""
     ctx = ssl.create_default_context()
-    bundle = os.environ.get("AWS_CA_BUNDLE")
+    bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE")
     if bundle:
         ctx.load_verify_locations(cafile=bundle)
     return ctx
