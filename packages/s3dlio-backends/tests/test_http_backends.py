@@ -238,3 +238,22 @@ def test_a_failed_large_put_leaves_nothing(proxied: Proxied) -> None:
         proxied.store.put(uri, os.urandom(16 * MiB))
     proxied.proxy.reset()
     assert not proxied.store.exists(uri)
+
+
+# ---------------------------------------------------------------- listing with metadata
+def test_list_info_carries_what_stat_says_from_one_listing_request(proxied: Proxied) -> None:
+    """ListObjectsV2 / the JSON list / List Blobs already hold size, last-modified and ETag: list_info
+    returns them (as stat spells them) without one request per object."""
+    uris = [proxied.uri(f"li/o{i}.bin") for i in range(4)] + [proxied.uri("li/sub/x.bin")]
+    for i, u in enumerate(uris):
+        proxied.store.put(u, os.urandom(100 * i + 1))
+    proxied.proxy.reset()
+    infos = proxied.store.list_info(proxied.uri("li/"), recursive=True)
+    assert len(proxied.proxy.requests) == 1, proxied.proxy.requests
+    assert [i.uri for i in infos] == sorted(uris) and not any(i.is_dir for i in infos)
+    for info in infos:
+        st = proxied.store.stat(info.uri)
+        assert (info.size, info.last_modified, info.etag) == (st["size"], st["last_modified"], st["etag"])
+    top = proxied.store.list_info(proxied.uri("li/"))
+    assert [i.uri for i in top if i.is_dir] == [proxied.uri("li/sub/")]
+    assert [i.size for i in top if not i.is_dir] == [1, 101, 201, 301]

@@ -97,11 +97,6 @@ class HttpObjectStore(BucketStore):
     #: the service answers `Range: bytes=-N` (the last N bytes) in one request
     suffix_ranges = True
 
-    @property
-    def settings(self) -> Settings:  # TEMPORARY: replaced by core's ObjectStore.settings (config overlay)
-        from s3dlio_core.settings import settings
-
-        return settings()
 
     # ---------------------------------------------------------------- primitives of a backend
     @abstractmethod

@@ -21,12 +21,15 @@ from typing import Any, TypeVar
 from s3dlio_core.bucket_store import BucketCapabilities
 from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import InvalidUriError, S3dlioError, StorageIOError
+from s3dlio_core.listing import ListedObject, ObjectInfo
 from s3dlio_core.metadata import make_stat, rfc3339_s
+from s3dlio_core.store_config import StoreConfig
 from s3dlio_core.uri import ObjectUri, parse_uri
 
 from ..http_errors import object_changed
 from ..http_store import HttpObjectStore, RangeBody, range_header
 from ..requests_body import RequestsBody, discard_body
+from ..store_configs import backend_config
 from .client import AzureClient, BlobLocation
 from .config import AzureConfig
 from .sink import AzureBlockSink
@@ -63,6 +66,12 @@ class AzureStore(HttpObjectStore):
     @classmethod
     def from_uri(cls, u: ObjectUri) -> AzureStore:
         return cls()
+
+    @classmethod
+    def from_config(cls, u: ObjectUri, config: StoreConfig | None) -> AzureStore:
+        """A store that uses `config`: a AzureConfig, or a plain StoreConfig (its tunables over the
+        environment's AzureConfig)."""
+        return cls(backend_config(config, AzureConfig, AzureConfig.from_env))
 
     def __repr__(self) -> str:
         return f"AzureStore(account={self.config.account!r}, endpoint={self.config.endpoint!r})"
@@ -158,8 +167,11 @@ class AzureStore(HttpObjectStore):
     def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
         yield from super()._list_pages(self._loc(u).u, recursive)
 
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[ObjectInfo]]:
+        yield from super()._list_entries(self._loc(u).u, recursive)
+
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
-                           ) -> tuple[list[str], list[str], Any]:
+                           ) -> tuple[list[ListedObject], list[str], Any]:
         from azure.storage.blob import BlobPrefix
 
         loc = self._loc_of_normalised(u)
@@ -171,13 +183,18 @@ class AzureStore(HttpObjectStore):
             else:
                 pager = cc.list_blobs(name_starts_with=prefix or None,
                                       results_per_page=self.list_page_size).by_page(continuation_token=token)
-            keys: list[str] = []
+            objs: list[ListedObject] = []
             prefixes: list[str] = []
             for item in next(pager, ()):
-                (prefixes if isinstance(item, BlobPrefix) else keys).append(item.name)
+                if isinstance(item, BlobPrefix):
+                    prefixes.append(item.name)
+                else:
+                    lm = item.last_modified
+                    objs.append(ListedObject(item.name, item.size, rfc3339_s(lm) if lm else None,
+                                             _quoted(item.etag)))
         except Exception as e:
             raise self._az.error(e, u.uri, "LIST") from None
-        return keys, prefixes, pager.continuation_token
+        return objs, prefixes, pager.continuation_token
 
     def _delete(self, u: ObjectUri) -> None:
         loc = self._blob(u)
@@ -255,3 +272,10 @@ class AzureStore(HttpObjectStore):
                     for c in svc.list_containers()]
         except Exception as e:
             raise self._az.error(e, u.uri, "list_containers") from None
+
+
+def _quoted(etag: str | None) -> str | None:
+    """An ETag as the blob's ETag header carries it (quoted), whatever the listing's XML held."""
+    if not etag:
+        return None
+    return etag if etag.startswith('"') else f'"{etag}"'

@@ -24,13 +24,15 @@ from s3dlio_core.errors import (
     S3dlioError,
     StorageIOError,
 )
-from s3dlio_core.listing import plan_listing
+from s3dlio_core.listing import ListedObject, plan_listing
 from s3dlio_core.metadata import make_stat, rfc3339_s
+from s3dlio_core.store_config import StoreConfig
 from s3dlio_core.uri import ObjectUri
 
 from ..http_errors import object_changed
 from ..http_store import HttpObjectStore, RangeBody, range_header
 from ..requests_body import RequestsBody, discard_body
+from ..store_configs import backend_config
 from .client import GcsClient, first_line
 from .config import GcsConfig
 from .sink import GcsResumableSink
@@ -66,6 +68,12 @@ class GcsStore(HttpObjectStore):
     @classmethod
     def from_uri(cls, u: ObjectUri) -> GcsStore:
         return cls()
+
+    @classmethod
+    def from_config(cls, u: ObjectUri, config: StoreConfig | None) -> GcsStore:
+        """A store that uses `config`: a GcsConfig, or a plain StoreConfig (its tunables over the
+        environment's GcsConfig)."""
+        return cls(backend_config(config, GcsConfig, GcsConfig.from_env))
 
     def __repr__(self) -> str:
         return f"GcsStore(endpoint={self.config.endpoint!r}, project={self.config.project!r})"
@@ -125,40 +133,40 @@ class GcsStore(HttpObjectStore):
 
     # ---------------------------------------------------------------- listing and deletes
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
-                           ) -> tuple[list[str], list[str], Any]:
+                           ) -> tuple[list[ListedObject], list[str], Any]:
         params = {"prefix": prefix, "maxResults": str(self.list_page_size),
-                  "fields": "items(name),prefixes,nextPageToken"}
+                  "fields": "items(name,size,updated,etag),prefixes,nextPageToken"}
         if delimiter:
             params["delimiter"] = delimiter
         if token:
             params["pageToken"] = token
         resp = self._gcs.request("GET", self._gcs.list_url(u.bucket), u.uri, "LIST", ok=(200,), params=params)
         page = resp.json()
-        keys = [it["name"] for it in page.get("items") or ()]
-        return keys, list(page.get("prefixes") or ()), page.get("nextPageToken") or None
+        objs = [ListedObject(it["name"], int(it["size"]) if it.get("size") is not None else None,
+                             _rfc3339_seconds(it["updated"]) if it.get("updated") else None, it.get("etag"))
+                for it in page.get("items") or ()]
+        return objs, list(page.get("prefixes") or ()), page.get("nextPageToken") or None
 
-    def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
+    def _raw_pages(self, u: ObjectUri, recursive: bool) -> Iterator[tuple[list[Any], list[str]]]:
         """As BucketStore's, but each directory entry once and in key order: some servers (fake-gcs-server)
         repeat every prefix on every page, so a prefix is held back until the listing has passed it."""
         plan = plan_listing(u.key, recursive)
         if plan.delimiter is None:
-            yield from super()._list_pages(u, recursive)
+            yield from super()._raw_pages(u, recursive)
             return
-        base = u.base
         token: Any = None
         pending: set[str] = set()
         done: set[str] = set()
         while True:
-            keys, prefixes, token = self._list_objects_page(u, plan.prefix, plan.delimiter, token)
+            objs, prefixes, token = self._list_objects_page(u, plan.prefix, plan.delimiter, token)
             pending.update(p for p in prefixes if p not in done and plan.keep_dir(p))
-            high = keys[-1] if (keys and token) else None  # None: nothing later can sort before them
-            ready = [p for p in pending if high is None or p < high]
+            high = objs[-1].key if (objs and token) else None  # None: nothing later can sort before them
+            ready = sorted(p for p in pending if high is None or p < high)
             pending.difference_update(ready)
             done.update(ready)
-            page = [base + k for k in keys if plan.keep_object(k)] + [base + p for p in ready]
-            page.sort()
-            if page:
-                yield page
+            sel = [o for o in objs if plan.keep_object(o.key)]
+            if sel or ready:
+                yield sel, ready
             if not token:
                 return
 

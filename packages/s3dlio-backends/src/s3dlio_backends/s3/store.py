@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import validate_max_in_flight
 from s3dlio_core.errors import ObjectNotFoundError, S3dlioError, StorageIOError
+from s3dlio_core.listing import ListedObject
 from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.uri import ObjectUri, parse_uri
 
@@ -205,7 +206,7 @@ class S3Store(HttpObjectStore):
 
     # ---- BucketStore primitives ----
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
-                           ) -> tuple[list[str], list[str], Any]:
+                           ) -> tuple[list[ListedObject], list[str], Any]:
         q = {"list-type": "2", "prefix": prefix, "encoding-type": "url", "max-keys": "1000"}
         if delimiter:
             q["delimiter"] = delimiter
