@@ -390,3 +390,27 @@ def test_credential_switch(env, azurite, azure_container: str) -> None:
     env.setenv("S3DLIO_AZURE_CREDENTIAL", "auto")
     registry.clear_store_cache()
     assert bytes(s3dlio.get(uri)) == b"with the key"
+
+
+def test_a_store_configured_in_code(azurite, azure_container: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AzureConfig instead of AZURE_* variables; repr never shows the key, SAS or connection string."""
+    from s3dlio_core import new_store
+    from s3dlio_core.store_config import StoreConfig
+
+    for k in (*azurite.env, "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "S3DLIO_AZURE_SAS_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = AzureConfig(account=ACCOUNT, account_key=KEY, endpoint=azurite.endpoint, max_retry_attempts=4)
+    store = new_store(f"az://{ACCOUNT}/{azure_container}/", cfg)
+    assert store.settings.max_retry_attempts == 4
+    uri = f"az://{ACCOUNT}/{azure_container}/cfg.bin"
+    store.put(uri, b"configured in code")
+    assert bytes(store.get(uri)) == b"configured in code"
+    by_cs = AzureStore(AzureConfig(connection_string=azurite.connection_string, sas_token="sv=1&sig=SIGSECRET"))
+    assert by_cs.config.account == ACCOUNT and by_cs.config.account_key == KEY
+    assert bytes(by_cs.get(uri)) == b"configured in code"
+    for text in (repr(cfg), repr(store), repr(by_cs.config), str(by_cs.config)):
+        _secrets_absent(text, KEY, azurite.connection_string, "SIGSECRET")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    tuned = new_store(f"az://{ACCOUNT}/{azure_container}/", StoreConfig(max_retry_attempts=2))
+    assert isinstance(tuned, AzureStore) and tuned.config.account == ACCOUNT  # the environment's, tuned
+    assert tuned.settings.max_retry_attempts == 2 and bytes(tuned.get(uri)) == b"configured in code"

@@ -338,3 +338,30 @@ def test_missing_google_credentials_is_a_typed_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(s3dlio.PermissionDeniedError) as ei:
         store.stat("gs://some-bucket/x.bin")
     assert "gs://some-bucket/x.bin" in str(ei.value) and "GOOGLE_APPLICATION_CREDENTIALS" in str(ei.value)
+
+
+def test_a_store_configured_in_code(fake_gcs, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GcsConfig instead of STORAGE_EMULATOR_HOST; tunables from the config; a plain StoreConfig tunes the
+    environment's configuration."""
+    from s3dlio_core import new_store
+    from s3dlio_core.store_config import StoreConfig
+
+    for k in ("STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = GcsConfig(endpoint=fake_gcs.endpoint, anonymous=True, multipart_threshold=MiB, multipart_part_size=MiB)
+    store = new_store(f"gs://{gcs_bucket}/", cfg)
+    assert store.settings.multipart_threshold == MiB
+    data = os.urandom(3 * MiB + 1)
+    uri = f"gs://{gcs_bucket}/cfg.bin"
+    store.put(uri, data)  # above the config's threshold: a resumable upload in 1 MiB chunks
+    assert bytes(store.get(uri)) == data
+    assert GcsConfig(endpoint="127.0.0.1:1/").endpoint == "http://127.0.0.1:1"
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.endpoint)
+    tuned = new_store(f"gs://{gcs_bucket}/", StoreConfig(max_retry_attempts=2))
+    assert isinstance(tuned, GcsStore) and tuned.config.anonymous and tuned.settings.max_retry_attempts == 2
+    assert bytes(tuned.get(uri)) == data
+    key_file = GcsConfig(credentials_file="/secret/path/key.json")
+    assert "/secret/path" not in repr(key_file)
+    with pytest.raises(s3dlio.PermissionDeniedError) as ei:  # the file named in the config is the one used
+        GcsStore(GcsConfig(credentials_file="/no/such/key.json")).stat(uri)
+    assert uri in str(ei.value) and "/no/such/key.json" in str(ei.value)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["S3Store", "MultipartUploadWriter"]
+__all__ = ["S3Store", "S3Config", "MultipartUploadWriter"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "S3Config":
+        from .config import S3Config
+
+        return S3Config
     if name == "S3Store":
         from .store import S3Store
 

@@ -19,6 +19,7 @@ from s3dlio_core.concurrency import validate_max_in_flight
 from s3dlio_core.errors import ObjectNotFoundError, S3dlioError, StorageIOError
 from s3dlio_core.listing import ListedObject
 from s3dlio_core.metadata import make_stat, rfc3339_s
+from s3dlio_core.store_config import StoreConfig
 from s3dlio_core.uri import ObjectUri, parse_uri
 
 from .. import http_pool
@@ -26,7 +27,7 @@ from ..http_errors import object_changed
 from ..http_pool import HttpConnection, HttpResponseHead
 from ..http_store import HttpObjectStore, RangeBody, parse_content_range, range_header
 from .client import S3Client
-from .config import CredentialSource, Endpoint, resolve_endpoint
+from .config import CredentialSource, Endpoint, S3Config, resolve_endpoint
 from .mux import mux_get_many
 from .sink import S3PartSink
 from .xml_codec import (
@@ -118,11 +119,16 @@ class S3Store(HttpObjectStore):
 
     scheme = "s3"
 
-    def __init__(self, endpoint: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, config: StoreConfig | None = None) -> None:
+        """A store for the URI endpoint `endpoint` ('host:port', or None), configured by `config`: an
+        S3Config (endpoint URL, region, credentials, CA bundle, addressing style and the common tunables)
+        or a plain StoreConfig (tunables only); None: the environment."""
         self._uri_endpoint = endpoint
+        self.config = config
+        self._s3_config = config if isinstance(config, S3Config) else None
         self._client_obj: S3Client | None = None
         self._gen = -1
-        self._credentials = CredentialSource()
+        self._credentials = CredentialSource(self._s3_config)
 
     @classmethod
     def store_key(cls, u: ObjectUri) -> Hashable:
@@ -131,6 +137,10 @@ class S3Store(HttpObjectStore):
     @classmethod
     def from_uri(cls, u: ObjectUri) -> S3Store:
         return cls(u.endpoint)
+
+    @classmethod
+    def from_config(cls, u: ObjectUri, config: StoreConfig | None) -> S3Store:
+        return cls(u.endpoint, config)
 
     def __repr__(self) -> str:
         ep = self._client_obj.endpoint.url if self._client_obj is not None else (self._uri_endpoint or "env")
@@ -142,8 +152,10 @@ class S3Store(HttpObjectStore):
         c = self._client_obj
         if c is None or self._gen != http_pool._generation:
             if self._gen != http_pool._generation:
-                self._credentials = CredentialSource()
-            c = S3Client(resolve_endpoint(self._uri_endpoint), self._credentials, lambda: self.settings)
+                self._credentials = CredentialSource(self._s3_config)
+            cfg = self._s3_config
+            c = S3Client(resolve_endpoint(self._uri_endpoint, cfg), self._credentials, lambda: self.settings,
+                         cfg.ca_bundle if cfg is not None else None)
             self._client_obj = c
             self._gen = http_pool._generation
         return c
