@@ -22,7 +22,7 @@ def readinto_body(response: Any, dst: memoryview) -> int:
     full and closed otherwise (never left half-read in the pool).
     """
     raw = response.raw
-    fp = getattr(raw, "_fp", None)
+    fp: Any = getattr(raw, "_fp", None)
     encoding = (raw.headers.get("content-encoding") or "identity").lower()
     plain = fp is not None and hasattr(fp, "readinto") and encoding == "identity"
     readinto = fp.readinto if plain else raw.readinto

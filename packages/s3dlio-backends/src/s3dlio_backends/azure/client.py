@@ -211,12 +211,15 @@ def _pooled_transport(s: Settings) -> Any:
     from azure.core.pipeline.transport import RequestsTransport
     from urllib3.util.retry import Retry
 
+    Adapter: type[Any]
     try:  # the SDK's adapter (larger socket reads); plain requests' one if it ever moves
-        from azure.core.pipeline.transport._bigger_block_size_http_adapters import (
-            BiggerBlockSizeHTTPAdapter as Adapter,
-        )
+        from azure.core.pipeline.transport._bigger_block_size_http_adapters import BiggerBlockSizeHTTPAdapter
+
+        Adapter = BiggerBlockSizeHTTPAdapter
     except ImportError:  # pragma: no cover
-        from requests.adapters import HTTPAdapter as Adapter
+        from requests.adapters import HTTPAdapter
+
+        Adapter = HTTPAdapter
 
     class PooledTransport(RequestsTransport):
         def _init_session(self, session: Any) -> None:

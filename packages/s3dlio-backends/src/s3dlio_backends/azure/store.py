@@ -55,6 +55,8 @@ class AzureStore(HttpObjectStore):
 
     suffix_ranges = False  # x-ms-range takes start-end or start- only
 
+    config: AzureConfig  # never None here: the environment's when none is given
+
     def __init__(self, config: AzureConfig | None = None) -> None:
         self.config = config if config is not None else AzureConfig.from_env()
         self._az = AzureClient(self.config, lambda: self.settings)

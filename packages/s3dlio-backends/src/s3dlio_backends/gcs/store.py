@@ -57,6 +57,8 @@ class GcsStore(HttpObjectStore):
     delete_concurrency = 16  # ... this many in flight
     list_page_size = 1000
 
+    config: GcsConfig  # never None here: the environment's when none is given
+
     def __init__(self, config: GcsConfig | None = None) -> None:
         self.config = config if config is not None else GcsConfig.from_env()
         self._gcs = GcsClient(self.config, lambda: self.settings)

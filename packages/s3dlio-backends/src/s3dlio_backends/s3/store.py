@@ -81,8 +81,8 @@ class _S3Body:
         status = head.status
         if status == 416:  # the range starts at or past the end (or the object is empty)
             conn.discard_body(head, "GET")
-            self.start, total = parse_content_range(head.get("content-range"))
-            self.start = self.start or 0
+            first, total = parse_content_range(head.get("content-range"))
+            self.start = first or 0
             self.total = total or 0
             self.length = 0
             self.whole = False
