@@ -257,3 +257,23 @@ def test_list_info_carries_what_stat_says_from_one_listing_request(proxied: Prox
     top = proxied.store.list_info(proxied.uri("li/"))
     assert [i.uri for i in top if i.is_dir] == [proxied.uri("li/sub/")]
     assert [i.size for i in top if not i.is_dir] == [1, 101, 201, 301]
+
+
+def test_suffix_and_range_into(proxied: Proxied) -> None:
+    """get_suffix is one `bytes=-N` request where the service takes it (S3, GCS), a HEAD and a range on
+    Azure; get_range_into lands in the caller's buffer and is short at the end of the object."""
+    uri = proxied.uri("footer.bin")
+    data = os.urandom(5000)
+    proxied.store.put(uri, data)
+    proxied.proxy.reset()
+    assert bytes(proxied.store.get_suffix(uri, 16)) == data[-16:]
+    assert len(proxied.proxy.requests) == (2 if proxied.name == "azure" else 1)
+    assert bytes(proxied.store.get_suffix(uri, 99_999)) == data
+    empty = proxied.uri("empty.bin")
+    proxied.store.put(empty, b"")
+    assert bytes(proxied.store.get_suffix(empty, 8)) == b""
+    buf = bytearray(1000)
+    assert proxied.store.get_range_into(uri, 4500, buf) == 500 and buf[:500] == data[4500:]
+    assert proxied.store.get_range_into(uri, 6000, buf) == 0
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        proxied.store.get_suffix(proxied.uri("absent.bin"), 4)

@@ -94,11 +94,6 @@ class AzureStore(HttpObjectStore):
             account, container = self.config.account or "", u.bucket
         return BlobLocation(account, container, u.key, u)
 
-    @property
-    def az(self) -> AzureClient:
-        """The pipelines and blob requests (per account, made lazily, per process)."""
-        return self._az
-
     def _check_object(self, u: ObjectUri) -> None:
         self._blob(u)
 

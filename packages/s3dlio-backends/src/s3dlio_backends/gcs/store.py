@@ -80,11 +80,6 @@ class GcsStore(HttpObjectStore):
     def __repr__(self) -> str:
         return f"GcsStore(endpoint={self.config.endpoint!r}, project={self.config.project!r})"
 
-    @property
-    def gcs(self) -> GcsClient:
-        """The JSON-API client (sessions are made lazily, per process)."""
-        return self._gcs
-
     def _storage_client(self, uri: str | None = None) -> Any:
         return self._gcs.storage_client(uri)
 

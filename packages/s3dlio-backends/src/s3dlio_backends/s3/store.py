@@ -20,7 +20,7 @@ from s3dlio_core.errors import ObjectNotFoundError, S3dlioError, StorageIOError
 from s3dlio_core.listing import ListedObject
 from s3dlio_core.metadata import make_stat, rfc3339_s
 from s3dlio_core.store_config import StoreConfig
-from s3dlio_core.uri import ObjectUri, parse_uri
+from s3dlio_core.uri import ObjectUri
 
 from .. import http_pool
 from ..http_errors import object_changed
@@ -273,10 +273,3 @@ class S3Store(HttpObjectStore):
         if len(uris) > 1 and self.client.endpoint.scheme == "http":
             return mux_get_many(self, uris, max_in_flight)
         return super().get_many(uris, max_in_flight)
-
-    # ---- used by the writers ----
-    def parse(self, uri: str) -> ObjectUri:
-        u = parse_uri(uri)
-        if u.scheme != "s3":
-            raise S3dlioError(f"not an s3:// URI: {uri}", uri)
-        return u
