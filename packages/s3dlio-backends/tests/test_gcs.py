@@ -365,3 +365,20 @@ def test_a_store_configured_in_code(fake_gcs, gcs_bucket: str, monkeypatch: pyte
     with pytest.raises(s3dlio.PermissionDeniedError) as ei:  # the file named in the config is the one used
         GcsStore(GcsConfig(credentials_file="/no/such/key.json")).stat(uri)
     assert uri in str(ei.value) and "/no/such/key.json" in str(ei.value)
+
+
+def test_a_credentials_file_in_the_config_is_loaded(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An authorized-user file: its credentials (and quota project) come from the file, not from ADC."""
+    import json
+    import warnings
+
+    f = tmp_path / "user.json"
+    f.write_text(json.dumps({"type": "authorized_user", "client_id": "id.apps", "client_secret": "CLIENT-SECRET",
+                             "refresh_token": "REFRESH-TOKEN", "quota_project_id": "from-file"}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))  # never consulted
+    store = GcsStore(GcsConfig(credentials_file=str(f)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the library stays quiet
+        creds, project = store._gcs._credentials("gs://b/k")
+    assert type(creds).__name__ == "Credentials" and creds.refresh_token == "REFRESH-TOKEN"
+    assert project == "from-file" and "CLIENT-SECRET" not in repr(store.config) + repr(store)

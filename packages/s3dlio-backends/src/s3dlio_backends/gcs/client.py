@@ -38,6 +38,31 @@ def first_line(e: BaseException) -> str:
     return s.splitlines()[0][:300] if s else type(e).__name__
 
 
+def _credentials_from_file(path: str, scopes: list[str]) -> tuple[Any, str | None]:
+    """google-auth credentials from the JSON file the config names (service account or authorized user;
+    other kinds through google-auth's generic loader: the caller chose the file, so it is trusted)."""
+    import json
+    import warnings
+
+    with open(path, encoding="utf-8") as fh:
+        info = json.load(fh)
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind == "service_account":
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_info(info, scopes=scopes), info.get("project_id")
+    if kind == "authorized_user":
+        from google.oauth2.credentials import Credentials
+
+        return Credentials.from_authorized_user_info(info, scopes=scopes), info.get("quota_project_id")
+    import google.auth
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        creds, project = google.auth.load_credentials_from_file(path, scopes=scopes)
+    return creds, project
+
+
 class GcsClient:
     """JSON-API requests for one GCS configuration (see the module docstring)."""
 
@@ -74,10 +99,10 @@ class GcsClient:
         scopes = ["https://www.googleapis.com/auth/devstorage.full_control"]
         try:
             if cfg.credentials_file:
-                creds, project = google.auth.load_credentials_from_file(cfg.credentials_file, scopes=scopes)
+                creds, project = _credentials_from_file(cfg.credentials_file, scopes)
             else:
                 creds, project = google.auth.default(scopes=scopes)
-        except google.auth.exceptions.DefaultCredentialsError as e:
+        except (google.auth.exceptions.DefaultCredentialsError, OSError, ValueError) as e:
             raise PermissionDeniedError(
                 f"no Google credentials for {uri or 'gs://'}: {first_line(e)} (set "
                 "GOOGLE_APPLICATION_CREDENTIALS, or STORAGE_EMULATOR_HOST for an emulator)", uri) from None
