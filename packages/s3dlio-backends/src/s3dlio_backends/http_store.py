@@ -46,7 +46,7 @@ from .http_errors import length_mismatch, object_changed
 from .multipart import MultipartCoordinator, PartSink
 from .range_get import read_with_rest
 
-__all__ = ["HttpObjectStore", "HttpObjectWriter", "RangeBody", "range_header", "parse_content_range",
+__all__ = ["HttpObjectStore", "HttpObjectWriter", "RangeBody", "range_header", "content_range_total",
            "MAX_RANGE_END"]
 
 R = TypeVar("R")
@@ -58,11 +58,13 @@ class RangeBody(Protocol):
     """The answer to one ranged GET, as a backend hands it to `consume`."""
 
     total: int  # the object's full size (from Content-Range; the body length for a whole-object answer)
-    start: int  # object offset of the body's first byte
     length: int  # body bytes that follow (-1: unknown, read to the end with read_all)
-    pin: str | None  # the version later ranges must come from (ETag, generation)
     whole: bool  # the server ignored the range: the body is the whole object from byte 0
     encoded: bool  # a content-encoding was applied: `length` does not describe the decoded bytes
+
+    @property
+    def pin(self) -> str | None:
+        """The version later ranges must come from (ETag, generation)."""
 
     def readinto(self, mv: memoryview) -> None:
         """Fill `mv` exactly with the next body bytes (http_errors.short_body if the body ends first)."""
@@ -81,14 +83,12 @@ def range_header(offset: int, length: int | None) -> str | None:
     return f"bytes={offset}-{offset + length - 1}"
 
 
-def parse_content_range(value: str | None) -> tuple[int | None, int | None]:
-    """(first byte, total size) of a Content-Range such as 'bytes 0-99/1234' or 'bytes */1234'."""
+def content_range_total(value: str | None) -> int | None:
+    """The object size a Content-Range states ('bytes 0-99/1234', 'bytes */1234'); None for '/*' or none."""
     if not value:
-        return None, None
-    spec, _, total_s = value.strip().rpartition("/")
-    total = int(total_s) if total_s.strip().isdigit() else None
-    first_s = spec.split()[-1].split("-", 1)[0] if spec else ""
-    return (int(first_s) if first_s.isdigit() else None), total
+        return None
+    total = value.rpartition("/")[2]
+    return int(total) if total.isdigit() else None
 
 
 class HttpObjectStore(BucketStore):
@@ -198,7 +198,10 @@ class HttpObjectStore(BucketStore):
         v = BytesView.allocate(n) if dst is None else None
         mv = memoryview(v) if v is not None else dst[:n]  # type: ignore[index]
         try:
-            if n:
+            if blen == n:  # all of it in the first answer (every small object)
+                if n:
+                    body.readinto(mv)
+            else:
                 read_with_rest(lambda: body.readinto(mv[:blen]),
                                lambda o, m: self._fetch_range_into(u, o, m, body.pin),
                                mv, offset, offset + blen, end, total, s)
@@ -212,9 +215,8 @@ class HttpObjectStore(BucketStore):
         want = dst.nbytes
 
         def consume(body: RangeBody) -> None:
-            if body.whole or body.length != want or body.start != offset:
-                raise object_changed(u.uri, f"asked for {want} bytes at {offset}, the answer has "
-                                            f"{body.length} at {body.start}")
+            if body.whole or body.length != want:
+                raise object_changed(u.uri, f"asked for {want} bytes at {offset}, the answer has {body.length}")
             body.readinto(dst)
 
         self._open_range(u, offset, want, pin, consume)

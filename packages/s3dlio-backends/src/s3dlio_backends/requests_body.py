@@ -65,29 +65,32 @@ class RequestsBody:
     goes back to the pool); `finish()` closes a response whose body was left unread.
     """
 
-    __slots__ = ("encoded", "length", "pin", "resp", "start", "total", "uri", "whole")
+    __slots__ = ("_pin", "encoded", "length", "resp", "total", "uri", "whole")
 
-    def __init__(self, resp: Any, uri: str, pin: str | None) -> None:
-        from .http_store import parse_content_range
+    def __init__(self, resp: Any, uri: str, pin: str | None, offset: int = 0) -> None:
+        from .http_store import content_range_total
 
         self.resp = resp
         self.uri = uri
-        self.pin = pin
+        self._pin = pin
         h = resp.headers
         self.encoded = (h.get("Content-Encoding") or "identity").lower() not in ("identity", "")
         status = resp.status_code
         if status == 416:  # the range starts at or past the end (or the object is empty)
-            first, total = parse_content_range(h.get("Content-Range"))
+            self.total = content_range_total(h.get("Content-Range")) or 0
             discard_body(resp)
             self.resp = None
-            self.start, self.total, self.length, self.whole = first or 0, total or 0, 0, False
+            self.length, self.whole = 0, False
             return
         cl = h.get("Content-Length")
         self.length = int(cl) if cl is not None else -1
-        first, total = parse_content_range(h.get("Content-Range")) if status == 206 else (None, None)
         self.whole = status != 206
-        self.start = first or 0
-        self.total = total if total is not None else self.start + max(0, self.length)
+        total = content_range_total(h.get("Content-Range")) if status == 206 else None
+        self.total = total if total is not None else (max(0, offset) if status == 206 else 0) + max(0, self.length)
+
+    @property
+    def pin(self) -> str | None:
+        return self._pin
 
     def readinto(self, mv: memoryview) -> None:
         from .http_errors import short_body

@@ -30,7 +30,8 @@ from typing import TypeVar
 from s3dlio_core.errors import S3dlioError, StorageIOError
 
 __all__ = [
-    "Retry", "classify", "classify_error", "call_with_retries", "backoff_delay", "sleep_before_retry",
+    "Retry", "classify", "classify_error", "call_with_retries", "retry_after", "backoff_delay",
+    "sleep_before_retry",
     "is_retryable_status", "is_throttle", "THROTTLE_CODES", "TRANSIENT_CODES",
 ]
 
@@ -121,25 +122,38 @@ def call_with_retries(attempt: Callable[[], T], *, attempts: int, first_attempt:
     number of retries made; any other exception goes through `give_up(e, attempts_made)`, which returns
     the typed error to raise instead (or None to re-raise `e` as it is).
     """
-    n = max(1, first_attempt)
-    limit = max(1, attempts)
+    try:
+        return attempt()
+    except Exception as e:
+        return retry_after(e, attempt, attempts=attempts, first_attempt=first_attempt, classify_exc=classify_exc,
+                           give_up=give_up, what=what)
+
+
+def retry_after(error: Exception, attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
+                classify_exc: Callable[[BaseException], Retry] = classify_error,
+                give_up: Callable[[BaseException, int], BaseException | None] | None = None,
+                what: str = "request") -> T:
+    """The rest of `call_with_retries` once attempt number `first_attempt` failed with `error` (a hot path
+    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra)."""
+    n = first_attempt if first_attempt > 1 else 1
+    e: Exception = error
     while True:
+        verdict = classify_exc(e)
+        if not verdict or n >= attempts:
+            break
+        log.debug("%s failed (%s: %s); retrying (attempt %d of %d)", what, type(e).__name__, e, n + 1, attempts)
+        sleep_before_retry(n, throttled=verdict is Retry.THROTTLED)
+        n += 1
         try:
             return attempt()
-        except Exception as e:
-            verdict = classify_exc(e)
-            if verdict and n < limit:
-                log.debug("%s failed (%s: %s); retrying (attempt %d of %d)", what, type(e).__name__, e, n + 1,
-                          limit)
-                sleep_before_retry(n, throttled=verdict is Retry.THROTTLED)
-                n += 1
-                continue
-            if isinstance(e, StorageIOError):
-                e.retried = n - 1
-                raise
-            typed = give_up(e, n) if give_up is not None else None
-            if typed is None:
-                raise
-            if isinstance(typed, StorageIOError):
-                typed.retried = n - 1
-            raise typed from None
+        except Exception as again:
+            e = again
+    if isinstance(e, StorageIOError):
+        e.retried = n - 1
+        raise e
+    typed = give_up(e, n) if give_up is not None else None
+    if typed is None:
+        raise e
+    if isinstance(typed, StorageIOError):
+        typed.retried = n - 1
+    raise typed from None

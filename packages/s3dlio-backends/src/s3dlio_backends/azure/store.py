@@ -122,7 +122,7 @@ class AzureStore(HttpObjectStore):
             raise object_changed(loc.u.uri, "ETag no longer matches")
         if status not in (200, 206, 416):
             az.check(resp, loc, "GET", (200, 206))
-        body = RequestsBody(resp, loc.u.uri, resp.headers.get("ETag"))
+        body = RequestsBody(resp, loc.u.uri, resp.headers.get("ETag"), offset)
         try:
             result = consume(body)
         except BaseException:

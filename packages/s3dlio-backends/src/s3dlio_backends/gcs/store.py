@@ -98,7 +98,7 @@ class GcsStore(HttpObjectStore):
         if resp.status_code == 404:
             discard_body(resp)
             raise object_changed(u.uri, f"generation {pin} was replaced")
-        body = RequestsBody(resp, u.uri, resp.headers.get("X-Goog-Generation"))
+        body = RequestsBody(resp, u.uri, resp.headers.get("X-Goog-Generation"), offset)
         try:
             result = consume(body)
         except BaseException:

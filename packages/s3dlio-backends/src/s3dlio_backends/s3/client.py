@@ -21,7 +21,7 @@ from s3dlio_core.settings import Settings, settings
 
 from ..http_errors import http_error
 from ..http_pool import ConnectionLost, ConnectionPool, HttpConnection, HttpResponseHead
-from ..retry import Retry, call_with_retries, classify_error
+from ..retry import Retry, classify_error, retry_after
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Signer, canonical_query, quote_path, sha256_hex
 from .config import CredentialSource, Endpoint, tls_context
 from .xml_codec import parse_error
@@ -152,6 +152,11 @@ class S3Client:
                     continue
                 raise self.error(op, uri, status, code, message, method)
 
+        try:
+            return attempt()  # the common case: no retry machinery on the way
+        except Exception as e:
+            first_error = e
+
         def give_up(e: BaseException, attempts: int) -> BaseException | None:
             if classify_error(e) is Retry.NO and not isinstance(e, ssl.SSLCertVerificationError):
                 return None  # not a network failure: raised as it is
@@ -159,8 +164,8 @@ class S3Client:
             return StorageIOError(f"S3 {op} for {uri} failed after {attempts} attempt(s): "
                                   f"{detail}{self._redact(str(e))}", uri)
 
-        return call_with_retries(attempt, attempts=self._settings().max_retry_attempts,
-                                 first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}")
+        return retry_after(first_error, attempt, attempts=self._settings().max_retry_attempts,
+                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}")
 
     def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
         """(pool, request head) of a signed GET of one object, optionally with a Range header value

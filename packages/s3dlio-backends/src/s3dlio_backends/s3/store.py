@@ -25,7 +25,7 @@ from s3dlio_core.uri import ObjectUri
 from .. import http_pool
 from ..http_errors import object_changed
 from ..http_pool import HttpConnection, HttpResponseHead
-from ..http_store import HttpObjectStore, RangeBody, parse_content_range, range_header
+from ..http_store import HttpObjectStore, RangeBody, content_range_total, range_header
 from .client import S3Client
 from .config import CredentialSource, Endpoint, S3Config, resolve_endpoint
 from .mux import mux_get_many
@@ -71,29 +71,30 @@ def _http_date_to_rfc3339(value: str | None) -> str | None:
 class _S3Body:
     """The RangeBody (http_store.py) of one S3 GET answer, over the connection it arrived on."""
 
-    __slots__ = ("conn", "encoded", "head", "length", "pin", "remaining", "start", "total", "whole")
+    __slots__ = ("conn", "encoded", "head", "length", "remaining", "total", "whole")
 
-    def __init__(self, conn: HttpConnection, head: HttpResponseHead) -> None:
+    def __init__(self, conn: HttpConnection, head: HttpResponseHead, offset: int) -> None:
         self.conn = conn
         self.head = head
-        self.pin = head.get("etag")
         self.encoded = False  # S3 never transcodes: Content-Length is the stored size
         status = head.status
         if status == 416:  # the range starts at or past the end (or the object is empty)
             conn.discard_body(head, "GET")
-            first, total = parse_content_range(head.get("content-range"))
-            self.start = first or 0
-            self.total = total or 0
+            self.total = content_range_total(head.get("content-range")) or 0
             self.length = 0
             self.whole = False
         else:
             cl = head.get("content-length")
-            self.length = -1 if cl is None else int(cl)
-            first, total = parse_content_range(head.get("content-range")) if status == 206 else (None, None)
+            self.length = n = -1 if cl is None else int(cl)
             self.whole = status != 206
-            self.start = first or 0
-            self.total = total if total is not None else self.start + max(0, self.length)
+            total = content_range_total(head.get("content-range")) if status == 206 else None
+            self.total = total if total is not None else (max(0, offset) if status == 206 else 0) + max(0, n)
         self.remaining = self.length
+
+    @property
+    def pin(self) -> str | None:
+        """The ETag later ranges are pinned to (read only when there are later ranges)."""
+        return self.head.get("etag")
 
     def readinto(self, mv: memoryview) -> None:
         self.conn.read_into(mv)
@@ -103,10 +104,6 @@ class _S3Body:
         self.remaining = 0
         return self.conn.read_body(self.head, "GET")
 
-    def finish(self) -> None:
-        """After `consume`: a body left unread cannot stay on a pooled socket."""
-        if self.remaining:
-            self.conn.close()
 
 
 def _read_etag(conn: HttpConnection, head: HttpResponseHead) -> str | None:
@@ -176,9 +173,10 @@ class S3Store(HttpObjectStore):
             if head.status == 412:  # If-Match failed: the object was replaced since the first answer
                 conn.discard_body(head, "GET")
                 raise object_changed(u.uri, "ETag no longer matches")
-            body = _S3Body(conn, head)
+            body = _S3Body(conn, head, offset)
             result = consume(body)
-            body.finish()
+            if body.remaining:  # a body left unread cannot stay on a pooled socket
+                conn.close()
             return result
 
         return self.client.request("GET", u.uri, "GET", u.bucket, u.key, read, headers=headers or None,
