@@ -15,7 +15,20 @@ def fs() -> fsspec.AbstractFileSystem:
     return fsspec.filesystem("s3dlio")
 
 
-def test_round_trip_on_every_store(fs: fsspec.AbstractFileSystem, store_prefix: str) -> None:
+def _azure_list_info_ignores_account_form() -> bool:
+    """Until the backends' listing-metadata work lands, AzureStore normalises the account form
+    (az://account/container/...) in `_list_pages` only, so `list_info` asks for a container named after
+    the account (ContainerNotFound)."""
+    from s3dlio_backends.azure.store import AzureStore
+
+    return "_list_entries" not in AzureStore.__dict__
+
+
+def test_round_trip_on_every_store(fs: fsspec.AbstractFileSystem, store_prefix: str, backend_name: str,
+                                   request: pytest.FixtureRequest) -> None:
+    if backend_name == "azure" and _azure_list_info_ignores_account_form():
+        request.applymarker(pytest.mark.xfail(strict=True, raises=FileNotFoundError,
+                                              reason="AzureStore.list_info ignores the account form (backends)"))
     root = to_path(store_prefix)
     payload = bytes(range(256)) * 64  # 16 KiB
     fs.pipe_file(store_prefix + "a/one.bin", payload)  # an s3dlio URI as the path
@@ -56,3 +69,16 @@ def test_round_trip_on_every_store(fs: fsspec.AbstractFileSystem, store_prefix: 
     with pytest.raises(FileNotFoundError):
         fs.cat_file(root + "/b/0.bin")
     assert fs.find(root) == [f"{root}/b/{i}.bin" for i in range(1, 5)]
+
+
+def test_directory_marker_objects(fs: fsspec.AbstractFileSystem, s3_moto_prefix: str) -> None:
+    """Other tools (the S3 console, s3fs users) write zero-byte 'dir/' objects for empty folders: the
+    directory then exists and lists empty, and a recursive rm takes the marker too."""
+    s3dlio.put_bytes(s3_moto_prefix + "empty/", b"")
+    root = to_path(s3_moto_prefix)
+    assert fs.ls(root + "/empty") == []
+    assert fs.isdir(root + "/empty") and fs.ls(root, detail=False) == [root + "/empty"]
+    fs.pipe_file(root + "/empty/f", b"1")
+    assert fs.find(root, withdirs=True) == [root, root + "/empty", root + "/empty/f"]
+    fs.rm(root + "/empty", recursive=True)
+    assert s3dlio.list(s3_moto_prefix, recursive=True) == []

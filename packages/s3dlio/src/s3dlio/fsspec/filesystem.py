@@ -184,6 +184,22 @@ class S3dlioFileSystem(AbstractFileSystem):
             return _dir_entry(name)
         return _file_entry(name, info.size, info.last_modified, info.etag)
 
+    def _with_sizes(self, entries: Any) -> Any:
+        """Give file entries whose listing carried no size (a backend whose listing pages have no metadata)
+        their size and mtime from a stat, with bounded concurrency. Listings with metadata (memory://,
+        file://, and S3/GCS/Azure where the backend reports it) never need one."""
+        missing = [e for e in entries if e["type"] == "file" and e.get("size") is None]
+        if missing:
+            def fill(e: dict[str, Any]) -> None:
+                store, uri = self._target(e["name"])
+                try:
+                    e.update(self._stat_entry(e["name"], store, uri))
+                except ObjectNotFoundError:
+                    pass  # deleted since it was listed
+
+            bounded_map(fill, missing, self.max_in_flight)
+        return entries
+
     def _stat_entry(self, path: str, store: ObjectStore, uri: str) -> dict[str, Any]:
         st = store.stat(uri)
         extra = {k: st[k] for k in _STAT_EXTRA if st.get(k)}
@@ -241,13 +257,17 @@ class S3dlioFileSystem(AbstractFileSystem):
             return out if detail else [e["name"] for e in out]
         if canon in PATH_SCHEMES:
             store, uri = self._target(path)
-            entries = [self._entry_of(i) for i in store.list_info_iter(uri)]
+            if getattr(store, "list_directories", True):
+                entries = [self._entry_of(i) for i in store.list_info_iter(uri)]
+            else:  # direct:// lists files only (as the original does): the same directory through file://
+                entries = [self._entry_of(i) for i in self._target("file/" + rest)[0].list_info_iter(
+                    "file:///" + rest)]
+                for e in entries:
+                    e["name"] = written + e["name"][4:]
             if not entries:
                 if self._local_dir(store, uri) is None:
                     raise FileNotFoundError(errno.ENOENT, "no such file or directory", path)
-            elif len(entries) == 1 and entries[0]["name"] == path and entries[0]["type"] == "file":
-                pass  # the path is a file: ls gives [its entry]
-            return entries if detail else [e["name"] for e in entries]
+            return self._with_sizes(entries) if detail else [e["name"] for e in entries]
         store, uri = self._target(path, directory=True)
         entries = []
         marker = False
@@ -264,7 +284,7 @@ class S3dlioFileSystem(AbstractFileSystem):
             except ObjectNotFoundError:
                 if not (self._is_bucket_root(path) and self._bucket_exists(store, path)):
                     raise FileNotFoundError(errno.ENOENT, "no such file or directory", path) from None
-        return entries if detail else [e["name"] for e in entries]
+        return self._with_sizes(entries) if detail else [e["name"] for e in entries]
 
     @translated
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -368,7 +388,10 @@ class S3dlioFileSystem(AbstractFileSystem):
             except ObjectNotFoundError:
                 pass
         names = sorted(out)
-        return {n: out[n] for n in names} if detail else names
+        if not detail:
+            return names
+        self._with_sizes(out.values())
+        return {n: out[n] for n in names}
 
     @staticmethod
     def _add_parents(out: dict[str, dict[str, Any]], seen: set[str], name: str, base: int,
