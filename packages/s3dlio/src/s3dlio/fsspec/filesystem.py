@@ -264,9 +264,8 @@ class S3dlioFileSystem(AbstractFileSystem):
                     "file:///" + rest)]
                 for e in entries:
                     e["name"] = written + e["name"][4:]
-            if not entries:
-                if self._local_dir(store, uri) is None:
-                    raise FileNotFoundError(errno.ENOENT, "no such file or directory", path)
+            if not entries and self._local_dir(store, uri) is None:
+                raise FileNotFoundError(errno.ENOENT, "no such file or directory", path)
             return self._with_sizes(entries) if detail else [e["name"] for e in entries]
         store, uri = self._target(path, directory=True)
         entries = []

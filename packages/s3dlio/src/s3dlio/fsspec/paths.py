@@ -84,9 +84,8 @@ def to_uri(path: str, *, directory: bool = False) -> str:
             uri += "/"
         return uri
     uri = f"{written}://{rest}"
-    if rest and not uri.endswith("/"):
-        if directory or not _names_key(uri):
-            uri += "/"  # a bucket itself is written 'scheme://bucket/'
+    if rest and not uri.endswith("/") and (directory or not _names_key(uri)):
+        uri += "/"  # a bucket itself is written 'scheme://bucket/'
     return uri
 
 
