@@ -57,7 +57,7 @@ def _plot(a: argparse.Namespace, out: TextIO) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="s3-cli oplog", description="Show, summarise and replay s3dlio op-logs.")
+    p = argparse.ArgumentParser(prog="s3-cli oplog", description="Show, summarise, draw and replay s3dlio op-logs.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def filters(sp: argparse.ArgumentParser) -> None:

@@ -197,7 +197,7 @@ def plot_op_log(paths: str | Sequence[str], output: str, *, ops: Iterable[str] |
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper right", fontsize=8, ncol=min(6, len(names) + 1))
+            ax.legend(loc="best", fontsize=8, ncol=min(6, len(names) + 1))
     if not any(stats[op]["bytes"] for op in names):
         ax_tp.text(0.5, 0.5, "no bytes transferred", ha="center", va="center", transform=ax_tp.transAxes)
 
@@ -227,6 +227,8 @@ def _latency_panel(np: Any, ax: Any, names: list[str], stats: dict[str, dict[str
         ax.scatter([i for i, _ in ttfb], [max(v, floor) for _, v in ttfb], marker="D", color="C3", zorder=3,
                    label="TTFB p50")
     ax.set_yscale("log")
+    top = max(max(stats[op]["max_ns"] for op in names) / 1e6, floor)
+    ax.set_ylim(top=top * 8)  # headroom above the tallest bar for the legend
     ax.set_ylabel("latency (ms)")
     ax.set_xticks(x)
     ax.set_xticklabels([f"{op}\n{_count(stats[op]['count'], 'op')}"
