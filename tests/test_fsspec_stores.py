@@ -82,3 +82,34 @@ def test_directory_marker_objects(fs: fsspec.AbstractFileSystem, s3_moto_prefix:
     assert fs.find(root, withdirs=True) == [root, root + "/empty", root + "/empty/f"]
     fs.rm(root + "/empty", recursive=True)
     assert s3dlio.list(s3_moto_prefix, recursive=True) == []
+
+
+def test_listing_details_need_no_head_per_entry(fs: fsspec.AbstractFileSystem, store_prefix: str,
+                                                backend_name: str, request: pytest.FixtureRequest) -> None:
+    """ls / find / du take sizes and mtimes from the listing pages. Where a backend's listing carries no
+    metadata yet, the sizes still come out right, from one stat per file (bounded fan-out)."""
+    from s3dlio_core import instrument, store_for_uri
+
+    if backend_name == "azure" and _azure_list_info_ignores_account_form():
+        request.applymarker(pytest.mark.xfail(strict=True, raises=FileNotFoundError,
+                                              reason="AzureStore.list_info ignores the account form (backends)"))
+    root = to_path(store_prefix)
+    fs.pipe({f"{root}/d/{i}.bin": b"x" * (100 + i) for i in range(12)})
+    store, _ = store_for_uri(store_prefix)
+    with_metadata = all(i.size is not None for i in store.list_info(store_prefix, recursive=True))
+    seen: list[str] = []
+
+    def observe(rec: instrument.OpRecord) -> None:
+        seen.append(rec.op)
+
+    instrument.add_observer(observe)
+    try:
+        sizes = {e["name"]: e["size"] for e in fs.ls(root + "/d")}
+        found = fs.find(root, detail=True)
+        total = fs.du(root)
+    finally:
+        instrument.remove_observer(observe)
+    want = {f"{root}/d/{i}.bin": 100 + i for i in range(12)}
+    assert sizes == want and {n: e["size"] for n, e in found.items()} == want and total == sum(want.values())
+    assert all(e.get("mtime") is not None for e in found.values())
+    assert seen.count("HEAD") == (0 if with_metadata else 3 * 12)
