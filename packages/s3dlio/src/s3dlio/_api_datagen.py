@@ -102,7 +102,8 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
         seed = (seed0 + (i << 40)) & _M64  # 2**40 blocks apart: objects never share a block
         uri = uris[i]
         if kind != "raw":
-            data = generate_data_with_threads(size, dedup_factor, compress_factor, threads, seed=seed)
+            data = generate_data_with_threads(size, dedup_factor, compress_factor, threads, seed=seed,
+                                              exact=False)
             store.put(uri, _wrap(kind, data, uri))
         else:
             try:
@@ -110,7 +111,7 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
             except queue.Empty:
                 buf = memoryview(BytesView.allocate(piece))
             try:
-                gen = Generator(size, dedup_factor, compress_factor, threads=threads, seed=seed)
+                gen = Generator(size, dedup_factor, compress_factor, threads=threads, seed=seed, exact=False)
                 if size <= piece:
                     gen.fill_chunk(buf[:size])
                     store.put(uri, buf[:size])
