@@ -8,6 +8,7 @@ for the URI's scheme.
 from __future__ import annotations
 
 import os
+
 from s3dlio_core import ObjectStore, store_for_uri
 
 __all__ = ["as_uri", "resolve"]
