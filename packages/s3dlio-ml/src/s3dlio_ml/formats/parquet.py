@@ -614,13 +614,17 @@ def _leaf_indices(f: ParquetFooter, columns: Sequence[int | str] | None) -> list
 
 def iter_parquet_row_groups(uris: Iterable[str], *, columns: Sequence[int | str] | None = None,
                             footer_cap: int = DEFAULT_FOOTER_CAP, decode: str = "raw", prefetch: int = 32,
-                            store: ObjectStore | None = None) -> Iterator[PyParquetItem]:
+                            max_threads: int | None = None, store: ObjectStore | None = None
+                            ) -> Iterator[PyParquetItem]:
     """Every row group of every file, as PyParquetItem(file_uri, rg_idx, data), in the order the reads
-    complete, with at most `prefetch` reads in flight (footers from the process cache). `columns`: leaf
-    column indices or column names (None: all); decode as in `parquet_get_rg`. Closing the iterator
-    early cancels the reads not yet started."""
+    complete, with at most min(prefetch, max_threads) reads in flight (footers from the process cache).
+    `columns`: leaf column indices or column names (None: all); decode as in `parquet_get_rg`. Closing
+    the iterator early cancels the reads not yet started. The options are those of the original's
+    `create_async_loader(uri, {"format": "parquet", ...})`."""
     d = _check_decode(decode)
     depth = _check_int(prefetch, "prefetch", 1)
+    if max_threads is not None:
+        depth = min(depth, _check_int(max_threads, "max_threads", 1))
     pool = shared_executor("fanout")
     uri_list = list(uris)
 

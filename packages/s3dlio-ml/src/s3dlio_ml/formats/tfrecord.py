@@ -461,6 +461,8 @@ def iter_tfrecords(uri: str | os.PathLike[str], *, check_crc: bool = True, store
                                          f"bytes, only {size - pos - p} remaining ({u})", u, pos + p)
                 break
             ln = int.from_bytes(chunk[p:p + 8], "little")
+            if check_crc:  # before trusting the length: a corrupt length is not a truncation
+                _check(chunk[p:p + 8], int.from_bytes(chunk[p + 8:p + 12], "little"), u, pos + p, "length")
             total = ln + OVERHEAD
             if pos + p + total > size:
                 raise TruncatedError(f"Truncated TFRecord at offset {pos + p}: expected {total} bytes, only "
@@ -483,7 +485,6 @@ def _payload(buf: memoryview, p: int, ln: int, uri: str, offset: int, check_crc:
                              f"{len(buf) - p} remaining ({uri})", uri, offset)
     data = buf[p + HEADER:p + HEADER + ln]
     if check_crc:
-        _check(buf[p:p + 8], int.from_bytes(buf[p + 8:p + 12], "little"), uri, offset, "length")
         _check(data, int.from_bytes(buf[p + HEADER + ln:p + ln + OVERHEAD], "little"), uri, offset, "data")
     return data
 
@@ -509,6 +510,8 @@ def read_tfrecord_records(uri: str | os.PathLike[str], entries: Iterable[tuple[i
             raise TruncatedError(f"index entry (offset {e.offset}, size {e.size}) lies past the end of {u}: "
                                  f"only {len(mv)} bytes there", u, e.offset)
         ln = int.from_bytes(mv[:8], "little")
+        if check_crc:
+            _check(mv[:8], int.from_bytes(mv[8:12], "little"), u, e.offset, "length")
         if ln + OVERHEAD != e.size:
             raise FormatError(f"index entry (offset {e.offset}, size {e.size}) of {u} does not match the "
                               f"record there (length field {ln}, so {ln + OVERHEAD} bytes on the wire)", u,
