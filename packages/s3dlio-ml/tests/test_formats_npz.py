@@ -251,3 +251,24 @@ def test_bad_input_raises_typed_errors_naming_the_uri(prefix: str) -> None:
         read_npz(uri, "evil")
     with pytest.raises(FormatError, match="pickle"):
         read_npz(uri, "objects")
+
+
+def test_zip64_directory_larger_than_the_first_suffix(tmp_path: object, counter: object) -> None:
+    """65,540 members: a ZIP64 end record and a 3.7 MB directory (a second range for its start)."""
+    bio = io.BytesIO()
+    with zipfile.ZipFile(bio, "w") as z:
+        for i in range(65_539):
+            z.writestr(f"f{i}", b"")
+        a = np.arange(10, dtype=np.int16)
+        npy = io.BytesIO()
+        np.save(npy, a)
+        z.writestr("a.npy", npy.getvalue())
+    blob = bio.getvalue()
+    assert b"PK\x06\x06" in blob[-200:]  # zipfile wrote the ZIP64 end-of-central-directory record
+    uri = f"memory://npz-zip64/{id(tmp_path)}.npz"
+    put(uri, blob)
+    counter.clear()  # type: ignore[attr-defined]
+    f = NpzFile(uri)
+    assert len(f) == 65_540
+    assert same(f["a"], a)
+    assert len(counter.reads(uri)) == 3  # type: ignore[attr-defined]  # suffix, the directory's head, member

@@ -65,6 +65,15 @@ def test_framing_is_byte_identical_to_tensorflows(prefix: str, tmp_path: object)
     assert [r.numpy() for r in tf.data.TFRecordDataset(local)] == recs
 
 
+def test_reads_across_chunk_boundaries(prefix: str) -> None:
+    recs = [os.urandom(n) for n in (0, 1, 90, 300, 7, 1000, 64)]
+    data, _, _ = build_tfrecord_with_index(recs)
+    uri = prefix + "chunks.tfrecord"
+    put(uri, data)
+    for chunk in (13, 100, 333, 5000):
+        assert [bytes(r) for r in iter_tfrecords(uri, chunk_size=chunk)] == recs, chunk
+
+
 def test_writer_makes_both_indexes_in_one_pass(prefix: str) -> None:
     uri = prefix + "x.tfrecord"
     w = TFRecordWriter(uri)
