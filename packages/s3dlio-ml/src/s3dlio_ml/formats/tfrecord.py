@@ -451,7 +451,7 @@ def iter_tfrecords(uri: str | os.PathLike[str], *, check_crc: bool = True, store
     size = int(st.stat(u)["size"])
     pos = 0
     while pos < size:
-        chunk = memoryview(st.get_range(u, pos, min(chunk_size, size - pos))).toreadonly()
+        chunk = memoryview(st.get_range(u, pos, min(chunk_size, size - pos)))  # writable: CRCs in place
         n = len(chunk)
         p = 0
         while p < n:
@@ -470,7 +470,7 @@ def iter_tfrecords(uri: str | os.PathLike[str], *, check_crc: bool = True, store
             if p + total > n:
                 if p:
                     break  # refetch from this record's start
-                rec = memoryview(st.get_range(u, pos, total)).toreadonly()
+                rec = memoryview(st.get_range(u, pos, total))
                 yield _payload(rec, 0, ln, u, pos, check_crc)
                 p = total
                 break
@@ -480,13 +480,14 @@ def iter_tfrecords(uri: str | os.PathLike[str], *, check_crc: bool = True, store
 
 
 def _payload(buf: memoryview, p: int, ln: int, uri: str, offset: int, check_crc: bool) -> memoryview:
+    """The payload of the record at buf[p:], its data CRC checked; a read-only view (no copy)."""
     if len(buf) - p < ln + OVERHEAD:
         raise TruncatedError(f"Truncated TFRecord at offset {offset}: expected {ln + OVERHEAD} bytes, only "
                              f"{len(buf) - p} remaining ({uri})", uri, offset)
     data = buf[p + HEADER:p + HEADER + ln]
     if check_crc:
         _check(data, int.from_bytes(buf[p + HEADER + ln:p + ln + OVERHEAD], "little"), uri, offset, "data")
-    return data
+    return data.toreadonly()
 
 
 def read_tfrecord_records(uri: str | os.PathLike[str], entries: Iterable[tuple[int, int]], *,
