@@ -150,7 +150,7 @@ def _parse_directory(cd: bytes, count: int, concat: int, uri: str, cd_offset: in
         raw_name = cd[pos:pos + nlen]
         extra = cd[pos + nlen:pos + nlen + elen]
         pos += nlen + elen + clen
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
         if usize == _M32 or csize == _M32 or lho == _M32:
             usize, csize, lho = _zip64_extra(extra, usize, csize, lho, uri, name)
         if flags & 1:
@@ -164,7 +164,10 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, lho: int, uri: str, name:
     while i + 4 <= len(extra):
         tag, ln = struct.unpack_from("<HH", extra, i)
         if tag == 1:
-            vals = list(struct.unpack_from(f"<{ln // 8}Q", extra, i + 4))
+            need = 8 * ((usize == _M32) + (csize == _M32) + (lho == _M32))
+            if ln < need or i + 4 + ln > len(extra):
+                raise FormatError(f"member {name!r} of {uri} has a malformed ZIP64 extra field", uri)
+            vals = list(struct.unpack_from(f"<{need // 8}Q", extra, i + 4))
             if usize == _M32:
                 usize = vals.pop(0)
             if csize == _M32:
