@@ -68,7 +68,7 @@ class Directory:
 
 def _find_eocd(buf: memoryview) -> int:
     n = len(buf)
-    if n >= 22 and buf[n - 22:n - 18] == b"PK\x05\x06" and buf[n - 2:n] == b"\x00\x00":
+    if n >= 22 and bytes(buf[n - 22:n - 18]) == b"PK\x05\x06" and bytes(buf[n - 2:n]) == b"\x00\x00":
         return n - 22
     data = bytes(buf[max(0, n - (65535 + 22)):])
     base = n - len(data)
@@ -103,10 +103,10 @@ def read_directory(store: ObjectStore, uri: str, suffix: int = SUFFIX) -> Direct
     if disk != 0 or disk_cd != 0 or n_disk != n_total:
         raise FormatError(f"multi-disk ZIP archives are not supported: {uri}", uri)
     if (n_total == 0xFFFF or cd_size == _M32 or cd_offset == _M32) and p >= 20 and \
-            tail[p - 20:p - 16] == b"PK\x06\x07":
+            bytes(tail[p - 20:p - 16]) == b"PK\x06\x07":
         _s, _d, z64_off, _disks = _Z64_LOC.unpack_from(tail, p - 20)
         q = p - 20 - _Z64_EOCD.size
-        if q < 0 or tail[q:q + 4] != b"PK\x06\x06":
+        if q < 0 or bytes(tail[q:q + 4]) != b"PK\x06\x06":
             raise FormatError(f"ZIP64 end-of-central-directory record not where its locator says in {uri}",
                               uri, z64_off)
         fields = _Z64_EOCD.unpack_from(tail, q)

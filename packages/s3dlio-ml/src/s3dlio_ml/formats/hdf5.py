@@ -29,7 +29,7 @@ HDF5_READ_BUFFER = 64 << 10
 
 def _h5py(what: str) -> Any:
     try:
-        import h5py
+        import h5py  # type: ignore[import-untyped]
     except ImportError:
         raise UnsupportedOperationError(
             f"HDF5 needs h5py: pip install 's3dlio-ml[hdf5]' (or 's3dlio[hdf5]') ({what})", what) from None
@@ -62,7 +62,7 @@ def hdf5_with_payload(size: int, fill: Callable[[memoryview], None], name: str =
 
     arr = np.empty(size, dtype=np.uint8)
     if size:
-        fill(memoryview(arr))
+        fill(memoryview(arr.data))
     bio = io.BytesIO()
     with h5py.File(bio, "w") as f:
         f.create_dataset(name, data=arr)

@@ -235,7 +235,7 @@ class NpzFile(Mapping[str, Any]):
         dst = memoryview(out)
         z = zlib.decompressobj(-15)
         pos, crc = 0, 0
-        src = comp
+        src: Any = comp
         try:
             while True:
                 piece = z.decompress(src, _INFLATE_STEP)

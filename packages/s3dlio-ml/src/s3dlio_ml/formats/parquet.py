@@ -59,8 +59,8 @@ class OutOfRangeError(S3dlioError, IndexError):
 
 def _pa() -> tuple[Any, Any]:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
         raise UnsupportedOperationError(
             "Parquet needs pyarrow: pip install 's3dlio-ml[parquet]' (or 's3dlio[parquet]')") from None

@@ -71,7 +71,7 @@ class TFRecordIndexEntry(NamedTuple):
     offset: int
     size: int
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             if key in ("offset", "size", "data_offset", "data_length"):
                 return getattr(self, key)
