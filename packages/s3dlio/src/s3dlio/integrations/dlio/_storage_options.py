@@ -72,12 +72,7 @@ def _endpoint_list(value: Any) -> list[str]:
         except TypeError:
             raise ValueError("storage_options['endpoint_uris'] must be a list of endpoint URLs or a "
                              f"comma-separated string, got {type(value).__name__}") from None
-    items = [v for v in items if v]
-    for v in items:
-        if urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname:
-            raise ValueError(f"storage_options['endpoint_uris'] has {redact_url(v)!r}, which is not an "
-                             "http:// or https:// endpoint URL")
-    return items
+    return [_check_endpoint(v, "endpoint_uris") for v in items if v]
 
 
 def select_endpoint(endpoint_uris: Any, strategy: str = "round_robin", use_mpi: bool = False) -> str | None:
@@ -108,17 +103,25 @@ def select_endpoint(endpoint_uris: Any, strategy: str = "round_robin", use_mpi: 
 
 
 def redact_url(url: str) -> str:
-    """`url` with any user:password part replaced by '***' (endpoint URLs may carry credentials)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return parts._replace(netloc=f"***@{host}").geturl()
+    """`url` with anything before an '@' in its authority replaced by '***' (a user:password there may
+    hold a secret, and such a secret may itself contain '/' or '@', so everything up to the last '@'
+    goes)."""
+    i = url.find("://")
+    head, rest = (url[:i + 3], url[i + 3:]) if i >= 0 else ("", url)
+    return head + "***@" + rest.rsplit("@", 1)[1] if "@" in rest else url
+
+
+def _check_endpoint(url: str, option_name: str) -> str:
+    """`url` stripped, or ValueError (naming the option, never showing a credential)."""
+    url = url.strip()
+    if "@" in url.partition("://")[2]:
+        raise ValueError(f"storage_options[{option_name!r}] has {redact_url(url)!r}: an endpoint URL must not "
+                         "carry user:password (put credentials in access_key_id / secret_access_key)")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"storage_options[{option_name!r}] has {url!r}, which is not an http:// or https:// "
+                         "endpoint URL")
+    return url
 
 
 def _set_default(name: str, value: str, set_names: list[str]) -> None:
@@ -185,7 +188,7 @@ def apply_storage_options(storage_options: Mapping[str, Any] | None, args: Any =
         _log.info("selected S3 endpoint %s for this process", redact_url(endpoint))
     else:
         url = option(opts, None, "endpoint_url")
-        endpoint = str(url).strip() if url else None
+        endpoint = _check_endpoint(str(url), "endpoint_url") if url else None
     if endpoint:
         _apply_endpoint(endpoint, set_names)
     if set_names:
