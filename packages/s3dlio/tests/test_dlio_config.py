@@ -8,6 +8,7 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Iterator
 
 import pytest
 from s3dlio.integrations.dlio import (
@@ -17,6 +18,7 @@ from s3dlio.integrations.dlio import (
     multipart_threshold_bytes,
 )
 from s3dlio.integrations.dlio._storage_options import apply_storage_options, redact_url, select_endpoint
+from s3dlio_core import clear_store_cache, reset_settings
 
 MiB = 1 << 20
 ENV_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
@@ -28,11 +30,16 @@ KEY = "AKIADLIOCONFIGTEST9"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """None of the variables these tests read or write, restored (or removed) afterwards."""
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """None of the variables these tests read or write, restored (or removed) afterwards, and no store
+    or settings left behind that read them."""
     for name in ENV_NAMES:
         monkeypatch.setenv(name, "x")  # recorded, so whatever the test sets is undone too
         monkeypatch.delenv(name)
+    yield
+    monkeypatch.undo()
+    clear_store_cache()
+    reset_settings()
 
 
 # ---------------------------------------------------------------- multipart settings
@@ -133,7 +140,7 @@ def test_bad_max_attempts(bad: object) -> None:
 
 def test_no_credential_in_logs_warnings_or_errors(caplog: pytest.LogCaptureFixture,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="s3dlio.integrations.dlio")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
     said = []
     with warnings.catch_warnings(record=True) as caught:
@@ -169,7 +176,8 @@ def test_round_robin_by_rank(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
 
 def test_round_robin_without_rank_uses_pid() -> None:
     assert select_endpoint(EPS, "round_robin") == EPS[os.getpid() % 3]
-    assert select_endpoint(EPS, use_mpi=True) == EPS[0]
+    with pytest.warns(UserWarning, match="no MPI rank"):
+        assert select_endpoint(EPS, use_mpi=True) == EPS[0]
 
 
 def test_random_is_seeded_by_rank_and_leaves_global_random_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,3 +228,11 @@ def test_importing_the_package_does_not_import_dlio() -> None:
         integ.S3PyTorchConnectorStorage  # noqa: B018
     with pytest.raises(AttributeError):
         integ.NoSuchThing  # noqa: B018
+
+
+def test_values_set_reach_existing_stores_and_settings() -> None:
+    from s3dlio_core import settings
+
+    assert settings().max_retry_attempts == 3
+    apply_storage_options({"s3_max_attempts": "6"})
+    assert settings().max_retry_attempts == 6  # re-read, not the copy read before

@@ -263,3 +263,23 @@ def test_s3_failed_multipart_is_aborted(s3_fault_proxy: Any, seaweedfs_server: A
     s3 = _boto(seaweedfs_server)
     assert "Contents" not in s3.list_objects_v2(Bucket=S3_BUCKET, Prefix=prefix)
     assert not s3.list_multipart_uploads(Bucket=S3_BUCKET, Prefix=prefix).get("Uploads")
+
+
+def test_s3_bucket_root_as_data_folder(seaweedfs_server: Any) -> None:
+    """DLIO's S3 workloads use the bucket itself (`data_folder: s3://bucket`): get_node, walk_node and
+    (keep_files: False) delete_node on it."""
+    bucket = f"dlio-root-{uuid.uuid4().hex[:8]}"
+    s3dlio.create_bucket(bucket)
+    try:
+        st = Storage(bucket)
+        assert st.prefix == f"s3://{bucket}" and st.get_node(f"s3://{bucket}") is None
+        st.put_data(f"s3://{bucket}/train/a.npz", b"a")
+        st.put_data(f"s3://{bucket}/train/b.npz", b"b")
+        assert st.get_node(f"s3://{bucket}") is Meta.DIRECTORY and st.get_namespace() is Meta.DIRECTORY
+        assert not st.isfile(f"s3://{bucket}")
+        assert st.walk_node(f"s3://{bucket}") == ["train"]
+        assert st.walk_node(f"s3://{bucket}/train") == ["a.npz", "b.npz"]
+        assert st.delete_node(f"s3://{bucket}") is True
+        assert s3dlio.list(f"s3://{bucket}/", recursive=True) == []
+    finally:
+        s3dlio.delete_bucket(bucket)

@@ -183,8 +183,9 @@ class StorageOps:
         return True
 
     def _is_file(self, uri: str) -> bool:
-        if uri.endswith("/"):
-            return False
+        scheme = _full_uri_scheme(uri)
+        if uri.endswith("/") or (scheme not in _LOCAL_SCHEMES and "/" not in uri.partition("://")[2]):
+            return False  # a "directory", or a bucket itself (s3://bucket: DLIO's usual data_folder)
         try:
             s3dlio.stat(uri)
         except FileNotFoundError:  # ObjectNotFoundError is one; so is "not a file" (a directory)
@@ -193,7 +194,7 @@ class StorageOps:
 
     def _is_dir(self, uri: str) -> bool:
         dir_uri = uri if uri.endswith("/") else uri + "/"
-        if self.scheme in _LOCAL_SCHEMES and _full_uri_scheme(dir_uri) in _LOCAL_SCHEMES:
+        if _full_uri_scheme(dir_uri) in _LOCAL_SCHEMES:  # an empty directory is one too, as for DLIO's files
             return os.path.isdir(parse_uri(dir_uri).path)
         store, _ = store_for_uri(dir_uri)
         for _ in store.list_iter(dir_uri):  # one listing page at most, not the whole "directory"

@@ -16,6 +16,7 @@ there):
 | `endpoint_url` | `AWS_ENDPOINT_URL`, unless it or `AWS_ENDPOINT_URL_S3` is set |
 | `endpoint_uris` (list, or comma-separated) + `load_balance_strategy` (`round_robin`, `random`, `least_connections`) or `use_mpi_endpoint_distribution` | one endpoint per process, into `AWS_ENDPOINT_URL` as above |
 | `s3_max_attempts` | `S3DLIO_MAX_RETRY_ATTEMPTS` |
+| `s3_force_path_style` | nothing: s3dlio always addresses a custom endpoint path-style |
 
 Endpoint selection per process: `round_robin` takes `rank % N` with the rank from
 `OMPI_COMM_WORLD_RANK`, `PMIX_RANK`, `SLURM_PROCID` or `PMI_RANK`, else `pid % N`; `random` picks with a
@@ -33,6 +34,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from s3dlio_core import clear_store_cache, reset_settings
 
 __all__ = ["apply_storage_options", "select_endpoint", "process_rank", "option"]
 
@@ -85,8 +88,9 @@ def select_endpoint(endpoint_uris: Any, strategy: str = "round_robin", use_mpi: 
     rank = process_rank()
     if use_mpi:
         if rank is None:
-            _log.warning("use_mpi_endpoint_distribution is set but no MPI rank is in the environment "
-                         "(%s): using the first endpoint", ", ".join(_RANK_VARS))
+            warnings.warn("s3dlio DLIO storage: use_mpi_endpoint_distribution is set but no MPI rank is in the "
+                          f"environment ({', '.join(_RANK_VARS)}): using the first endpoint", UserWarning,
+                          stacklevel=3)
             return endpoints[0]
         return endpoints[rank % len(endpoints)]
     strategy = (strategy or "round_robin").strip().lower()
@@ -154,8 +158,7 @@ def apply_storage_options(storage_options: Mapping[str, Any] | None, args: Any =
     secret = option(opts, None, "secret_access_key")
     if key or secret:
         if os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_SECRET_ACCESS_KEY"):
-            if (os.environ.get("AWS_ACCESS_KEY_ID") != key) or (os.environ.get("AWS_SECRET_ACCESS_KEY") != secret):
-                _log.info("AWS credentials are already in the environment; storage_options' are not used")
+            _log.info("AWS credentials are already in the environment; storage_options' are not used")
         else:
             if not (key and secret):
                 raise ValueError("storage_options needs both access_key_id and secret_access_key (one of "
@@ -193,4 +196,7 @@ def apply_storage_options(storage_options: Mapping[str, Any] | None, args: Any =
         _apply_endpoint(endpoint, set_names)
     if set_names:
         _log.debug("set from DLIO storage_options: %s", ", ".join(set_names))
+        # stores and settings already made in this process read the environment before: let them re-read
+        clear_store_cache()
+        reset_settings()
     return set_names
