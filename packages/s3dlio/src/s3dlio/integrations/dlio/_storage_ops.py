@@ -119,10 +119,9 @@ class StorageOps:
     base_path: str
 
     def _setup(self, namespace: Any) -> None:
+        self.prefix = namespace_uri(namespace)  # validated before anything reaches the environment
         args = getattr(self, "_args", None)
-        storage_options = getattr(args, "storage_options", None) or {}
-        apply_storage_options(storage_options, args)
-        self.prefix = namespace_uri(namespace)
+        apply_storage_options(getattr(args, "storage_options", None) or {}, args)
         scheme, _, rest = self.prefix.partition("://")
         self.scheme = SCHEME_ALIASES.get(scheme.lower(), scheme)
         if self.scheme in _LOCAL_SCHEMES:
