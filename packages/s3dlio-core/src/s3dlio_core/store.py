@@ -10,6 +10,7 @@ better.
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 from abc import ABC, abstractmethod
@@ -472,7 +473,7 @@ class ObjectStore(ABC):
         pages = self._list_pages(u, recursive)
         return _ins.traced_pages("LIST", u.uri, pages) if _ACTIVE else pages
 
-    def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> list[str]:
+    def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> builtins.list[str]:
         """Full URIs selected by `uri`; directory entries end in '/' in non-recursive listings."""
         return list(self.list_iter(uri, recursive, pattern))
 
@@ -487,7 +488,7 @@ class ObjectStore(ABC):
         for page in pages:
             yield from filter_pattern_info(page, uri, rx)
 
-    def list_info(self, uri: str, recursive: bool = False, pattern: str | None = None) -> list[ObjectInfo]:
+    def list_info(self, uri: str, recursive: bool = False, pattern: str | None = None) -> builtins.list[ObjectInfo]:
         """The selection of `list`, with each object's size, last-modified time and etag taken from the
         listing itself (no HEAD per object); directory entries have `is_dir` set and no size."""
         return list(self.list_info_iter(uri, recursive, pattern))
@@ -549,7 +550,7 @@ class ObjectStore(ABC):
                 pass
             raise
 
-    def list_buckets(self, uri: str) -> list[dict[str, Any]]:
+    def list_buckets(self, uri: str) -> builtins.list[dict[str, Any]]:
         """Buckets (containers, sub-directories) as dicts with keys name, uri, creation_date."""
         return self._list_buckets(parse_uri(uri))
 
@@ -560,7 +561,7 @@ class ObjectStore(ABC):
         self._delete_bucket(parse_uri(uri))
 
     # ---- bulk operations (bounded, input order, first failure wins) ----
-    def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+    def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> builtins.list[tuple[str, BytesView]]:
         """Fetch every URI with at most `max_in_flight` in flight; `(uri, data)` in input order."""
         get = self.get
         return bounded_map(lambda x: (x, get(x)), uris, max_in_flight)
@@ -570,7 +571,7 @@ class ObjectStore(ABC):
         put = self.put
         bounded_map(lambda it: put(it[0], it[1]), list(items), max_in_flight)
 
-    def stat_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[dict[str, Any]]:
+    def stat_many(self, uris: Sequence[str], max_in_flight: int = 64) -> builtins.list[dict[str, Any]]:
         """Stat every URI, results in input order."""
         return bounded_map(self.stat, uris, max_in_flight)
 
@@ -589,11 +590,11 @@ class ObjectStore(ABC):
         return submit_async(self.get_suffix, uri, length)
 
     def get_ranges_async(self, uri: str, ranges: Sequence[Range | tuple[int, int | None]], **kw: Any
-                         ) -> Awaitable[list[memoryview]]:
+                         ) -> Awaitable[builtins.list[memoryview]]:
         return submit_async(self.get_ranges, uri, ranges, **kw)
 
     def list_info_async(self, uri: str, recursive: bool = False, pattern: str | None = None
-                        ) -> Awaitable[list[ObjectInfo]]:
+                        ) -> Awaitable[builtins.list[ObjectInfo]]:
         return submit_async(self.list_info, uri, recursive, pattern)
 
     def get_into_async(self, uri: str, dst: Any, *, expected_len: int | None = None) -> Awaitable[int]:
@@ -603,7 +604,7 @@ class ObjectStore(ABC):
         return submit_async(self.put, uri, data)
 
     def list_async(self, uri: str, recursive: bool = False, pattern: str | None = None
-                   ) -> Awaitable[list[str]]:
+                   ) -> Awaitable[builtins.list[str]]:
         return submit_async(self.list, uri, recursive, pattern)
 
     def stat_async(self, uri: str) -> Awaitable[dict[str, Any]]:
@@ -619,7 +620,7 @@ class ObjectStore(ABC):
         return submit_async(self.mkdir, uri)
 
     def get_many_async(self, uris: Sequence[str], max_in_flight: int = 64
-                       ) -> Awaitable[list[tuple[str, BytesView]]]:
+                       ) -> Awaitable[builtins.list[tuple[str, BytesView]]]:
         return submit_async(self.get_many, uris, max_in_flight)
 
     def put_many_async(self, items: Iterable[tuple[str, Any]], max_in_flight: int = 64
@@ -627,7 +628,7 @@ class ObjectStore(ABC):
         return submit_async(self.put_many, list(items), max_in_flight)
 
     def stat_many_async(self, uris: Sequence[str], max_in_flight: int = 64
-                        ) -> Awaitable[list[dict[str, Any]]]:
+                        ) -> Awaitable[builtins.list[dict[str, Any]]]:
         return submit_async(self.stat_many, uris, max_in_flight)
 
 

@@ -37,6 +37,7 @@ class StoreConfig:
     range_threshold: int | None = None
     put_verify: bool | None = None
     mpu_put_verify: bool | None = None
+    file_drop_cache: bool | None = None  # file:// only: drop read pages from the page cache
 
     def overrides(self) -> dict[str, Any]:
         """The non-None fields that are process settings (backend-only fields are not)."""

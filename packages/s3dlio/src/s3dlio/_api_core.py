@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import warnings
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
@@ -32,8 +31,7 @@ __all__ = [
     "put_async", "put_bytes_async", "get_async", "get_range_async", "get_many_async",
     "get_many_stats_async", "put_many_async", "stat_async", "stat_many_async", "exists_async",
     "mkdir_async", "delete_async", "list_async", "head_async", "get_into", "get_into_async",
-    "list_keys", "list_full_uris", "list_objects", "get_object", "stat_object", "get_by_key", "stat_key",
-    "init_logging", "configure_tokio_threads", "py_total_cpus",
+    "init_logging", "configure_tokio_threads", "py_total_cpus", "drop_page_cache",
 ]
 
 _list = builtins.list
@@ -331,60 +329,6 @@ def head_async(uri: str) -> Awaitable[Any]:
     return submit_async(_head, uri)
 
 
-# ---------------------------------------------------------------- legacy names
-def list_full_uris(uri: str) -> builtins.list[str]:
-    """Alias of `list(uri)` (one level)."""
-    return list(uri)
-
-
-def list_keys(uri: str) -> builtins.list[str]:
-    """Keys (paths relative to `uri`) of a one-level listing, e.g. ['a.bin', 'sub/']."""
-    base = uri if uri.endswith("/") else uri + "/"
-    out = []
-    for full in list(uri):
-        if full.startswith(base):
-            key = full[len(base):]
-        elif full.startswith(uri):
-            key = full[len(uri):].lstrip("/") if not uri.endswith("/") else full[len(uri):]
-        else:
-            key = full.rstrip("/").rsplit("/", 1)[-1] + ("/" if full.endswith("/") else "")
-        if key:
-            out.append(key)
-    return out
-
-
-def list_objects(uri: str, recursive: bool = False) -> builtins.list[str]:
-    """Deprecated (v0.8): keys under `uri`; use `list`, which returns full URIs."""
-    warnings.warn("list_objects is deprecated; use s3dlio.list (it returns full URIs)",
-                  DeprecationWarning, stacklevel=2)
-    base = uri if uri.endswith("/") else uri + "/"
-    return [u[len(base):] if u.startswith(base) else u for u in list(uri, recursive=recursive)]
-
-
-def get_object(uri: str) -> BytesView:
-    """Legacy alias of `get`."""
-    return get(uri)
-
-
-def stat_object(uri: str) -> dict[str, Any]:
-    """Legacy alias of `stat`."""
-    return stat(uri)
-
-
-def get_by_key(bucket: str, key: str) -> BytesView:
-    """Deprecated: `get("s3://{bucket}/{key}")`."""
-    warnings.warn("get_by_key is deprecated; use s3dlio.get('s3://bucket/key')", DeprecationWarning,
-                  stacklevel=2)
-    return get(f"s3://{bucket}/{key}")
-
-
-def stat_key(bucket: str, key: str) -> dict[str, Any]:
-    """Deprecated: `stat("s3://{bucket}/{key}")`."""
-    warnings.warn("stat_key is deprecated; use s3dlio.stat('s3://bucket/key')", DeprecationWarning,
-                  stacklevel=2)
-    return stat(f"s3://{bucket}/{key}")
-
-
 # ---------------------------------------------------------------- logging and runtime
 _LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
            "warning": logging.WARNING, "error": logging.ERROR}
@@ -413,6 +357,17 @@ def configure_tokio_threads(n: int = 0) -> None:
                       if os.environ.get(v, "").isdigit()), 1)
         n = 0 if world <= 1 else max(4, (os.cpu_count() or 1) // world)
     _settings_mod.configure(rt_threads=n)
+
+
+def drop_page_cache(uri: str) -> int:
+    """Drop a file:// (or direct://) object, or every file under a directory URI, from the page cache
+    (posix_fadvise DONTNEED), so the next read comes from the disk: benchmark hygiene between epochs.
+    Returns how many files were advised; other schemes raise UnsupportedOperationError."""
+    store, u = store_for_uri(uri)
+    drop = getattr(store, "drop_cache", None)
+    if drop is None:
+        raise UnsupportedOperationError(f"drop_page_cache works on file:// and direct:// URIs, not {uri}", uri)
+    return int(drop(uri))
 
 
 def py_total_cpus() -> int:
