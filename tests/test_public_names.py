@@ -12,7 +12,12 @@ import sys
 import pytest
 import s3dlio
 
-NATIVE_FUNCTIONS = """configure_s3 configure_tokio_threads create_async_loader create_azure_writer create_bucket
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+NATIVE_FUNCTIONS = _words("""configure_s3 configure_tokio_threads create_async_loader create_azure_writer create_bucket
 create_dataset create_direct_filesystem_writer create_filesystem_writer create_multi_endpoint_store
 create_multi_endpoint_store_from_env create_multi_endpoint_store_from_file
 create_multi_endpoint_store_from_template create_s3_writer create_tfrecord_index delete delete_bucket download
@@ -27,21 +32,21 @@ load_checkpoint_with_validation_view mkdir mkdir_async mp_get object_capabilitie
 parquet_cache_clear parquet_cache_invalidate parquet_cache_len parquet_get_rg parquet_rg_row_offsets
 parse_s3_uri_full put put_async put_bytes put_bytes_async put_many put_many_async py_default_data_gen_threads
 py_total_cpus read_npz read_tfrecord_index save_checkpoint save_distributed_shard stat stat_async
-stat_many_async upload""".split()
+stat_many_async upload""")
 
-NATIVE_CLASSES = """BytesView ExportStillReferencedError Generator LengthMismatchError MultiEndpointStore
+NATIVE_CLASSES = _words("""BytesView ExportStillReferencedError Generator LengthMismatchError MultiEndpointStore
 MultipartUploadWriter ObjectMetadata ObjectNotFoundError ParquetStreamIter PyAsyncDataLoader
 PyAsyncDataLoaderIter PyBytesAsyncDataLoader PyBytesAsyncDataLoaderIter PyBytesDataLoaderSyncIter
 PyCheckpointInfo PyCheckpointReader PyCheckpointStore PyCheckpointWriter PyDataset PyLoaderOptions
 PyObjectDataLoaderSyncIter PyObjectItem PyObjectWriter PyParquetIndex PyParquetItem PyParquetStreamLoader
 PyS3AsyncDataLoader PyS3AsyncDataLoaderCompat PyS3Dataset PyS3DatasetCompat PyVecDataset PyWriterOptions
-ReservedBuffer UnsupportedOperationError""".split()
+ReservedBuffer UnsupportedOperationError""")
 
-PYTHON_LEVEL = """list_keys list_full_uris get_object stat_object get_by_key stat_key ObjectStoreMapDataset
-ObjectStoreIterableDataset S3MapDataset S3IterableDataset JaxIterable S3JaxIterable make_tf_dataset""".split()
+PYTHON_LEVEL = _words("""list_keys list_full_uris get_object stat_object get_by_key stat_key ObjectStoreMapDataset
+ObjectStoreIterableDataset S3MapDataset S3IterableDataset JaxIterable S3JaxIterable make_tf_dataset""")
 
-PRIVATE = """_put_export_stats _put_test_queue_export _put_test_retain_next_clone _put_test_retained
-_put_test_release_retained""".split()
+PRIVATE = _words("""_put_export_stats _put_test_queue_export _put_test_retain_next_clone _put_test_retained
+_put_test_release_retained""")
 
 
 def test_counts_match_the_inventory() -> None:
