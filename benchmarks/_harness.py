@@ -54,7 +54,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _peers import peer_env, python_for
+from _peers import ensure_bytecode, peer_env, python_for
 
 __all__ = ["Client", "Sample", "CaseResult", "measure", "report", "run_round"]
 
@@ -144,6 +144,7 @@ class CaseResult:
 def run_round(client: Client, payload: Any, timeout: float = 900) -> Sample:
     """Run one timed round of `client` in a fresh process and return what it measured."""
     py = python_for(client.peer or "ours")
+    ensure_bytecode(client.peer or "ours")
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="bench-job-", delete=False) as f:
         json.dump({"name": client.name, "code": textwrap.dedent(client.code), "payload": payload}, f)
         job = f.name
