@@ -150,6 +150,18 @@ def python_for(name: str) -> str:
 _compiled: set[str] = set()
 
 
+def compile_dir(python: str, *dirs: str) -> None:
+    """Compile the Python sources under `dirs` to .pyc with `python` (once per run and directory)."""
+    todo = [d for d in dirs if (python, d) not in _compiled_dirs]
+    if todo:
+        subprocess.run([python, "-m", "compileall", "-q", "-j0", "-x", r"/site-packages/torch/", *todo],
+                       check=True, capture_output=True, env=peer_env())
+        _compiled_dirs.update((python, d) for d in todo)
+
+
+_compiled_dirs: set[tuple[str, str]] = set()
+
+
 def ensure_bytecode(name: str) -> None:
     """Compile peer `name`'s Python sources to .pyc once per run (ours: the workspace packages' sources;
     a peer: its venv's site-packages, torch's tree left out). pip compiles on install, uv does not, and
@@ -162,9 +174,7 @@ def ensure_bytecode(name: str) -> None:
         dirs = [str(p) for p in sorted((ROOT / "packages").glob("*/src"))]
     else:
         dirs = [str(p) for p in (BENCH_DIR / name / "lib").glob("python*/site-packages")]
-    if dirs:
-        subprocess.run([py, "-m", "compileall", "-q", "-j0", "-x", r"/site-packages/torch/", *dirs],
-                       check=True, capture_output=True, env=peer_env())
+    compile_dir(py, *dirs)
     _compiled.add(name)
 
 

@@ -118,19 +118,31 @@ def run(p):
 def _pick(clients: list[Client], names: tuple[str, ...] | None) -> list[Client]:
     if names is None:
         return clients
+    names = (*names, *(["ours-before"] if any(c.name == "ours-before" for c in clients) else []))
     unknown = set(names) - {c.name for c in clients}
     if unknown:
         raise ValueError(f"unknown clients {sorted(unknown)}; known: {[c.name for c in clients]}")
     return [c for c in clients if c.name in names]
 
 
+def baseline_paths(tree: str) -> tuple[str, ...]:
+    """The package source directories of another checkout of this repository (for a before/after run)."""
+    root = pathlib.Path(tree)
+    dirs = tuple(str(p) for p in sorted((root / "packages").glob("*/src")))
+    if not dirs:
+        raise ValueError(f"{tree} has no packages/*/src: not a checkout of this repository")
+    return dirs
+
+
 def get_clients(env: dict[str, str], names: tuple[str, ...] | None = None,
-                ours_env: dict[str, str] | None = None) -> list[Client]:
+                ours_env: dict[str, str] | None = None, baseline: str | None = None) -> list[Client]:
     """The GET contenders, ours first. The original runs with S3DLIO_ENABLE_RANGE_OPTIMIZATION=0 (as its
     authors benchmark it: otherwise it sends a HEAD before every GET). `ours_env` adds variables for ours
-    only (to try a setting)."""
+    only (to try a setting); `baseline` (a checkout's directory) adds "ours-before", that checkout's code."""
+    before = [Client("ours-before", _S3DLIO_GET, env=env, pythonpath=baseline_paths(baseline))] if baseline else []
     return _pick([
         Client("ours", _S3DLIO_GET, env={**env, **(ours_env or {})}),
+        *before,
         Client("original", _S3DLIO_GET, peer="original", env={**env, "S3DLIO_ENABLE_RANGE_OPTIMIZATION": "0"}),
         Client("boto3", _BOTO3_GET, peer="boto3", env=env),
         Client("obstore", _OBSTORE_GET, peer="obstore", env=env),
