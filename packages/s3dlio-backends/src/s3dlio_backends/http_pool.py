@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
 import ssl
 import struct
 import threading
+import time
 from typing import Any
 
 from s3dlio_core.bytes_view import BytesView
@@ -25,6 +27,10 @@ _BUF = 256 * 1024  # receive buffer per connection (heads and small bodies land 
 _MAX_HEAD = 64 * 1024
 _generation = 0
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
+# An idle keep-alive socket older than this is checked before reuse (one poll): servers close idle
+# connections (SeaweedFS after a while, S3 after ~20 s), and a pool full of such sockets would otherwise
+# spend every retry of the next request discovering them one by one.
+IDLE_CHECK_S = 1.0
 
 
 def _after_fork_in_child() -> None:
@@ -107,6 +113,7 @@ class HttpConnection:
         "connect_timeout",
         "end",
         "host",
+        "idle_since",
         "mv",
         "port",
         "reusable",
@@ -133,6 +140,7 @@ class HttpConnection:
         self.end = 0
         self.used = 0  # requests completed on this socket
         self.reusable = True
+        self.idle_since = 0.0  # time.monotonic() when it last went back to its pool
 
     def __repr__(self) -> str:
         return f"HttpConnection({self.host}:{self.port}, used={self.used})"
@@ -154,6 +162,21 @@ class HttpConnection:
         self.sock = sock
         self.start = self.end = 0
         self.reusable = True
+
+    def peer_closed(self) -> bool:
+        """True if the idle socket is unusable: the peer closed it (or sent something unasked)."""
+        sock = self.sock
+        if sock is None:
+            return True
+        try:
+            if hasattr(select, "poll"):
+                p = select.poll()
+                p.register(sock, select.POLLIN | select.POLLPRI)
+                return bool(p.poll(0))
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
 
     def __del__(self) -> None:  # a dropped pool's idle sockets close quietly (a forked child's copy too)
         if getattr(self, "sock", None) is not None:
@@ -358,16 +381,24 @@ class ConnectionPool:
             self._idle = []
             self._lock = threading.Lock()
             self._gen = _generation
-        try:
-            return self._idle.pop()
-        except IndexError:
-            return HttpConnection(self.host, self.port, self.tls, self.server_hostname,
-                                  self.connect_timeout, self.timeout)
+        now = 0.0
+        while True:
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                return HttpConnection(self.host, self.port, self.tls, self.server_hostname,
+                                      self.connect_timeout, self.timeout)
+            if not now:
+                now = time.monotonic()
+            if now - conn.idle_since < IDLE_CHECK_S or not conn.peer_closed():
+                return conn
+            conn.close()  # the server closed it while it was idle
 
     def release(self, conn: HttpConnection) -> None:
         conn.used += 1
         if (conn.reusable and conn.sock is not None and conn.start == conn.end and self._gen == _generation
                 and (not self.max_idle or len(self._idle) < self.max_idle)):
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
             return
         conn.close()
