@@ -107,10 +107,11 @@ class FakeConn(HttpConnection):
         super().__init__("fake", 80, None, None, 1.0, 1.0)
         self.server = server
 
-    def connect(self) -> None:
+    def connect(self) -> FakeSocket:
         self.sock = FakeSocket(self.server)
         self.start = self.end = 0
         self.reusable = True
+        return self.sock
 
 
 class FakePool:

@@ -145,7 +145,8 @@ class HttpConnection:
     def __repr__(self) -> str:
         return f"HttpConnection({self.host}:{self.port}, used={self.used})"
 
-    def connect(self) -> None:
+    def connect(self) -> Any:
+        """Open the socket (TCP_NODELAY; TLS if configured) and return it."""
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
@@ -162,6 +163,7 @@ class HttpConnection:
         self.sock = sock
         self.start = self.end = 0
         self.reusable = True
+        return sock
 
     def peer_closed(self) -> bool:
         """True if the idle socket is unusable: the peer closed it (or sent something unasked)."""
@@ -312,7 +314,7 @@ class HttpConnection:
                 raise ConnectionLost("connection closed inside a chunked body")
 
     def read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             line = self._readline()
             size = int(line.split(b";", 1)[0].strip() or b"0", 16)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+from typing import Any
 
 __all__ = ["BytesView", "as_buffer", "set_hugepage_min"]
 
+_resize: Any
+_address: Any
+_madvise: Any
 try:
     _resize = ctypes.pythonapi.PyByteArray_Resize
     _resize.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
@@ -93,9 +97,10 @@ class BytesView(bytearray):
         return int(_address(self) or 0)
 
     @classmethod
-    def wrap(cls, data: object) -> BytesView:
-        """A BytesView holding a copy of `data` (for results that did not come from a read)."""
-        return cls(data)  # type: ignore[arg-type]
+    def wrap(cls, data: Any) -> BytesView:
+        """A BytesView holding a copy of `data`, any bytes-like object (for results that did not come from
+        a read)."""
+        return cls(data)
 
     def memoryview(self) -> memoryview:
         """A read-only memoryview of the data (no copy)."""
@@ -110,7 +115,7 @@ class BytesView(bytearray):
 
     __str__ = __repr__
 
-    def __reduce__(self):  # pickles (DataLoader workers) as a BytesView
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (DataLoader workers) as a BytesView
         return (BytesView.wrap, (bytes(self),))
 
 

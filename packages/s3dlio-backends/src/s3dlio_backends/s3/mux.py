@@ -178,8 +178,7 @@ class MuxGet:
         for _attempt in range(2):
             try:
                 if conn.sock is None:
-                    conn.connect()
-                    conn.sock.setblocking(False)
+                    conn.connect().setblocking(False)
                 if not slot.registered:
                     self.sel.register(conn.sock, selectors.EVENT_READ, slot)
                     slot.registered = True
