@@ -12,19 +12,25 @@ import os
 import re
 import select
 import socket
-import ssl
 import struct
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3dlio_core.bytes_view import BytesView
+
+if TYPE_CHECKING:  # ssl itself is imported only by who makes a TLS context (~10 ms per process)
+    import ssl
 
 __all__ = ["HttpConnection", "ConnectionPool", "HttpResponseHead", "ConnectionLost", "ProtocolError",
            "NO_BODY"]
 
-_BUF = 256 * 1024  # receive buffer per connection (heads and small bodies land here)
 _MAX_HEAD = 64 * 1024
+# One receive for a response head asks for at most this much: a head and a small body arrive in one call,
+# while most of a larger body goes straight from the socket into its destination (read_into) instead of
+# through this buffer and a copy (a 256 KiB receive used to copy up to a quarter of a 1 MiB body).
+HEAD_READ = 32 * 1024
+_BUF = _MAX_HEAD + HEAD_READ  # receive buffer per connection (heads and small bodies land here)
 _generation = 0
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
 # An idle keep-alive socket older than this is checked before reuse (one poll): servers close idle
@@ -134,7 +140,7 @@ class HttpConnection:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.sock: Any = None
-        self.buf = bytearray(_BUF)
+        self.buf = BytesView.allocate(_BUF)  # not zero-filled: only [start, end) is ever read
         self.mv = memoryview(self.buf)
         self.start = 0
         self.end = 0
@@ -222,7 +228,7 @@ class HttpConnection:
             if n == _BUF:
                 raise ProtocolError("response head too large")
         try:
-            n = self.sock.recv_into(self.mv[self.end:])
+            n = self.sock.recv_into(self.mv[self.end:self.end + HEAD_READ])
         except (ConnectionResetError, ConnectionAbortedError) as e:
             self.close()
             raise ConnectionLost(f"receive failed: {e}", no_response=self.used > 0) from None

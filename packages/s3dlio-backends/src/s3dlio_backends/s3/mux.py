@@ -40,7 +40,7 @@ from s3dlio_core.errors import StorageIOError
 from s3dlio_core.settings import settings
 from s3dlio_core.uri import parse_uri
 
-from ..http_pool import _MAX_HEAD, HttpConnection, HttpResponseHead, ProtocolError
+from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
 from ..retry import is_retryable_status, sleep_before_retry
 from .xml_codec import parse_error
@@ -219,7 +219,7 @@ class MuxGet:
             conn.buf[:k] = conn.buf[conn.start:conn.end]
             conn.start, conn.end = 0, k
         try:
-            k = conn.sock.recv_into(conn.mv[conn.end:])
+            k = conn.sock.recv_into(conn.mv[conn.end:conn.end + HEAD_READ])
         except BlockingIOError:
             return
         except OSError:
