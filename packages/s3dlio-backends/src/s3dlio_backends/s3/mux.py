@@ -18,8 +18,9 @@
 * Attached observers (op-log, statistics) get one record per object.
 
 `MuxGet` knows no store: `MuxBackend` carries what it needs (the pool, a request builder, a fallback
-getter, a range fetcher, the error classifier). `S3MuxBackend` builds one from an S3 client, and
-`mux_get_many` is the entry point the S3 store calls.
+getter, a range fetcher, the error classifier). `S3MuxBackend` builds one from an S3 client (or, in
+`for_store`, from an S3 store's client and methods), and `mux_get_many` is the entry point the S3 store
+calls.
 """
 
 from __future__ import annotations
@@ -539,6 +540,15 @@ class S3MuxBackend:
         self._fallback = fallback
         self._fetch_range = fetch_range
 
+    @classmethod
+    def for_store(cls, store: Any) -> S3MuxBackend:
+        """The backend of an S3 store (duck-typed, this module imports no store): its client and URI
+        endpoint, its threaded GET `_get(u, first_attempt=)` and pinned range read `_fetch_range_into`."""
+        get, fetch = store._get, store._fetch_range_into
+        return cls(store.client, store._uri_endpoint,
+                   lambda uri, first: get(parse_uri(uri), first_attempt=first),
+                   lambda uri, off, dst, etag: fetch(parse_uri(uri), off, dst, etag))
+
     def request(self, uri: str) -> bytes | None:
         bucket = key = ""
         if uri.startswith(self.prefix):  # the common shape, split without a full parse
@@ -571,10 +581,7 @@ class S3MuxBackend:
         return err, Verdict.FATAL
 
 
-def mux_get_many(client: Any, uris: Sequence[str], max_in_flight: int, *, endpoint: str | None,
-                 fallback: Callable[[str, int], BytesView],
-                 fetch_range: Callable[[str, int, memoryview, str | None], None]) -> list[tuple[str, BytesView]]:
-    """`[(uri, get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire, one thread.
-    `fallback(uri, first_attempt)` is the store's threaded GET, `fetch_range(uri, offset, dst, etag)` its
-    pinned range read; `endpoint` the store's URI endpoint (`host:port`), if any."""
-    return MuxGet(uris, max_in_flight, S3MuxBackend(client, endpoint, fallback, fetch_range)).run()
+def mux_get_many(store: Any, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
+    """`[(uri, store.get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire from one
+    thread, for an S3 store on plain http (the entry point S3Store.get_many calls)."""
+    return MuxGet(uris, max_in_flight, S3MuxBackend.for_store(store)).run()

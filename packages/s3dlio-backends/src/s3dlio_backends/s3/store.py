@@ -388,10 +388,7 @@ class S3Store(BucketStore):
         one thread multiplexes the sockets (mux.py); with TLS, a thread per request in flight."""
         validate_max_in_flight(max_in_flight)
         if len(uris) > 1 and self.client.endpoint.scheme == "http":
-            return mux_get_many(self.client, uris, max_in_flight, endpoint=self._uri_endpoint,
-                                fallback=lambda uri, first: self._get(parse_uri(uri), first_attempt=first),
-                                fetch_range=lambda uri, off, dst, etag: self._fetch_range_into(
-                                    parse_uri(uri), off, dst, etag))
+            return mux_get_many(self, uris, max_in_flight)
         return super().get_many(uris, max_in_flight)
 
     # ---- used by the writers ----
