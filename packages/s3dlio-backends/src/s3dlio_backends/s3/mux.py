@@ -38,7 +38,7 @@ from s3dlio_core import instrument as _ins
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import StorageIOError
-from s3dlio_core.settings import settings
+from s3dlio_core.settings import Settings, settings
 from s3dlio_core.uri import parse_uri
 
 from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
@@ -528,11 +528,12 @@ class S3MuxBackend:
     signed in one pass; error answers typed by the client, retried per retry.py."""
 
     def __init__(self, client: Any, endpoint: str | None, fallback: Callable[[str, int], BytesView],
-                 fetch_range: Callable[[str, int, memoryview, str | None], None]) -> None:
+                 fetch_range: Callable[[str, int, memoryview, str | None], None],
+                 tunables: Settings | None = None) -> None:
         self.client = client
         self.pool = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
         self.timeout = client.timeout
-        s = settings()
+        s = tunables or settings()
         self.max_attempts = s.max_retry_attempts
         self.rng = f"bytes=0-{s.range_threshold - 1}" if s.enable_range_optimization else None
         self.ep = endpoint
@@ -542,12 +543,13 @@ class S3MuxBackend:
 
     @classmethod
     def for_store(cls, store: Any) -> S3MuxBackend:
-        """The backend of an S3 store (duck-typed, this module imports no store): its client and URI
-        endpoint, its threaded GET `_get(u, first_attempt=)` and pinned range read `_fetch_range_into`."""
+        """The backend of an S3 store (duck-typed, this module imports no store): its client, URI endpoint
+        and settings, its threaded GET `_get(u, first_attempt=)` and pinned range read `_fetch_range_into`."""
         get, fetch = store._get, store._fetch_range_into
         return cls(store.client, store._uri_endpoint,
                    lambda uri, first: get(parse_uri(uri), first_attempt=first),
-                   lambda uri, off, dst, etag: fetch(parse_uri(uri), off, dst, etag))
+                   lambda uri, off, dst, etag: fetch(parse_uri(uri), off, dst, etag),
+                   getattr(store, "settings", None))
 
     def request(self, uri: str) -> bytes | None:
         bucket = key = ""
