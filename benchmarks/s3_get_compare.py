@@ -1,5 +1,5 @@
 """S3 GET side by side against a SeaweedFS of our own on 127.0.0.1: ours vs the original s3dlio 0.10.0
-vs boto3 (16 threads) vs obstore (asyncio, 16 in flight), measured in the same run.
+vs boto3 (16 threads) vs obstore (16 threads), measured in the same run.
 
 Shape (issue 9): `get_many(uris, max_in_flight=16)` with all results held until it returns; each client
 in a fresh process per round (nothing warm: no pooled sockets, no faulted-in memory); rounds interleaved;
