@@ -168,6 +168,7 @@ class FakeBackend:
         self.pool = FakePool(server)
         self.timeout = 0.01
         self.max_attempts = max_attempts
+        self.tunables = None
         self.fallbacks: list[tuple[str, int]] = []
         self.ranges: list[tuple[str, int, int, str | None]] = []
 

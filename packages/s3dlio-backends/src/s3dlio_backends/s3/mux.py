@@ -43,7 +43,8 @@ from s3dlio_core.uri import parse_uri
 
 from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
-from ..retry import is_retryable_status, sleep_before_retry
+from ..retry import Retry, classify, sleep_before_retry
+from .client import _EXPIRED
 from .xml_codec import parse_error
 
 __all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "THREADED_BODY",
@@ -51,7 +52,6 @@ __all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "T
 
 THREADED_BODY = 256 * 1024  # a body this large switches the batch to one thread per request
 INITIAL_WINDOW = 4  # requests on the wire at first; each small object that completes opens one more
-_EXPIRED = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired"})
 
 
 class Verdict(enum.Enum):
@@ -69,6 +69,7 @@ class MuxBackend(Protocol):
     pool: Any  # acquire() / fresh() / release(conn): HttpConnections to the one host every request goes to
     timeout: float  # seconds without progress on any socket before the requests in flight time out
     max_attempts: int  # attempts per object, the first one included
+    tunables: Settings | None  # the store's settings (range chunking); None: the process settings
 
     def request(self, uri: str) -> bytes | None:
         """The head of a GET for `uri` to send on `pool`, or None if it cannot go there."""
@@ -267,8 +268,9 @@ class MuxGet:
             uri = self.uris[slot.idx]
             etag = head.get("etag")
             fetch = self.b.fetch_range
+            tun = self.b.tunables
             slot.job = RangeFetch(lambda off, dst: fetch(uri, off, dst, etag), mv, 0,
-                                  plan_chunks(body, total, chunk_size_for(total)), concurrency_for(total))
+                                  plan_chunks(body, total, chunk_size_for(total, tun)), concurrency_for(total, tun))
         slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
         avail = conn.end - conn.start
         if avail:
@@ -534,6 +536,7 @@ class S3MuxBackend:
         self.pool = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
         self.timeout = client.timeout
         s = tunables or settings()
+        self.tunables: Settings | None = s
         self.max_attempts = s.max_retry_attempts
         self.rng = f"bytes=0-{s.range_threshold - 1}" if s.enable_range_optimization else None
         self.ep = endpoint
@@ -572,15 +575,17 @@ class S3MuxBackend:
         self._fetch_range(uri, offset, dst, etag)
 
     def judge(self, uri: str, status: int, body: bytes) -> tuple[BaseException, Verdict]:
+        """The client's typed error; retry.classify decides (as for every other request), except that
+        an expired-token answer refreshes the credentials and resends without using an attempt."""
         code, message = parse_error(body)
         err = self.client.error("GET", uri, status, code, message)
         if code in _EXPIRED:
             self.client.credentials.invalidate()
             return err, Verdict.AGAIN
-        if is_retryable_status(status):
-            throttled = status in (429, 503) or code == "SlowDown"
-            return err, Verdict.THROTTLED if throttled else Verdict.RETRY
-        return err, Verdict.FATAL
+        return err, _VERDICT[classify(status, code)]
+
+
+_VERDICT = {Retry.NO: Verdict.FATAL, Retry.YES: Verdict.RETRY, Retry.THROTTLED: Verdict.THROTTLED}
 
 
 def mux_get_many(store: Any, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
