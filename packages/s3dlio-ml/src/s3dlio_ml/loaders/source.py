@@ -1,9 +1,10 @@
-"""Where a dataset's bytes come from: the registry's stores (every scheme), or a MultiEndpointStore.
+"""Where a dataset's bytes come from: the registry's store for each URI (every scheme), or one store
+given explicitly (a MultiEndpointStore, or any ObjectStore such as one made by `new_store(uri, config)`).
 
-A dataset never keeps a store object: stores own connections, and a forked DataLoader worker must make
+A dataset never keeps a registry store: stores own connections, and a forked DataLoader worker must make
 its own. `StoreSource` resolves the store of each call through `store_for_uri` (a dict lookup), so the
-same dataset object works in the parent and in every worker. A MultiEndpointStore (which keeps no
-connections of its own) is used as given.
+same dataset object works in the parent and in every worker. An explicit store is used as given (the
+multi-endpoint store keeps no connections of its own: its endpoints' stores come from the registry).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from s3dlio_core import BytesView, bounded_map, store_for_uri
+from s3dlio_core import BytesView, ObjectStore, store_for_uri
 from s3dlio_core.listing import ObjectInfo
 from s3dlio_core.parallel_listing import list_info_parallel
 
@@ -21,48 +22,46 @@ LIST_IN_FLIGHT = 16  # listing requests in flight for a large prefix
 
 
 class StoreSource:
-    """The read operations a dataset needs, on the store that serves each URI."""
+    """The read operations a dataset needs, on the store that serves each URI (or the one given)."""
 
-    __slots__ = ("multi",)
+    __slots__ = ("store",)
 
     def __init__(self, store: Any = None) -> None:
-        if store is not None and not _is_multi(store):
-            raise TypeError(f"store= must be a MultiEndpointStore (or None for the URI's own store), "
-                            f"got {type(store).__name__}")
-        self.multi = store
+        if store is not None and not isinstance(store, ObjectStore):
+            inner = getattr(store, "store", None)  # the flat API's MultiEndpointStore wraps an ObjectStore
+            if not isinstance(inner, ObjectStore):
+                raise TypeError(f"store= must be an ObjectStore or a MultiEndpointStore (or None for the URI's "
+                                f"own store), got {type(store).__name__}")
+            store = inner
+        self.store = store
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (StoreSource, (self.multi,))
+        return (StoreSource, (self.store,))
 
     def __repr__(self) -> str:
-        return f"StoreSource({self.multi!r})" if self.multi is not None else "StoreSource()"
+        return f"StoreSource({self.store!r})" if self.store is not None else "StoreSource()"
+
+    def _for(self, uri: str) -> ObjectStore:
+        return self.store if self.store is not None else store_for_uri(uri)[0]
 
     # ---- listing ----
     def list_objects(self, uri: str, max_in_flight: int = LIST_IN_FLIGHT) -> list[ObjectInfo]:
         """Every object under `uri` (recursive, sorted by URI, with sizes), listed in parallel."""
-        if self.multi is not None:
-            return sorted((ObjectInfo(d["uri"], d["size"]) for d in self.multi._list(uri, True)
-                           if not d["uri"].endswith("/")), key=lambda i: i.uri)
-        store, _ = store_for_uri(uri)
-        return list_info_parallel(store, uri, max_in_flight=max_in_flight)
+        return list_info_parallel(self._for(uri), uri, max_in_flight=max_in_flight)
 
     # ---- reads ----
     def get(self, uri: str) -> BytesView:
-        if self.multi is not None:
-            return self.multi._get(uri)
-        return store_for_uri(uri)[0].get(uri)
+        return self._for(uri).get(uri)
 
     def get_many(self, uris: Sequence[str], max_in_flight: int, mixed: bool = False) -> list[BytesView]:
         """The objects in input order, through the store's bulk path. `mixed`: the URIs may belong to
         several stores (a from_uris dataset), so each store gets its own URIs."""
         if not uris:
             return []
-        if self.multi is not None:
-            return bounded_map(self.multi._get, uris, max_in_flight)
-        store = store_for_uri(uris[0])[0]
+        store = self._for(uris[0])
         if len(uris) == 1:
             return [store.get(uris[0])]
-        if not mixed:
+        if not mixed or self.store is not None:
             return [v for _, v in store.get_many(uris, max_in_flight)]
         groups: dict[int, tuple[Any, list[int]]] = {}
         for i, u in enumerate(uris):
@@ -75,23 +74,13 @@ class StoreSource:
         return out
 
     def get_into(self, uri: str, dst: Any) -> int:
-        if self.multi is not None:
-            v = self.multi._get(uri)
-            memoryview(dst)[: len(v)] = v
-            return len(v)
-        return store_for_uri(uri)[0].get_into(uri, dst)
+        return self._for(uri).get_into(uri, dst)
 
     def get_range_into(self, uri: str, offset: int, dst: memoryview) -> int:
-        if self.multi is not None:
-            v = self.multi._get_range(uri, offset, dst.nbytes)
-            dst[: len(v)] = v
-            return len(v)
-        return store_for_uri(uri)[0].get_range_into(uri, offset, dst)
+        return self._for(uri).get_range_into(uri, offset, dst)
 
     def size(self, uri: str) -> int:
-        if self.multi is not None:
-            return int(self.multi._stat(uri)["size"])
-        return int(store_for_uri(uri)[0].stat(uri)["size"])
+        return int(self._for(uri).stat(uri)["size"])
 
 
 def one_store(uris: Sequence[str]) -> bool:
@@ -107,7 +96,3 @@ def _root(uri: str) -> str:
     i = uri.find("://")
     j = uri.find("/", i + 3)
     return uri[: j + 1] if j > 0 else uri
-
-
-def _is_multi(store: Any) -> bool:
-    return type(store).__name__ == "MultiEndpointStore" and hasattr(store, "_get") and hasattr(store, "_list")
