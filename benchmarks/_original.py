@@ -1,45 +1,28 @@
 """Run code against the original s3dlio (PyPI `s3dlio==0.10.0`) in a venv of its own.
 
-The original imports under the same name as ours, so it can never share our environment. The venv is
-made once under .bench/ (ignored by git) with uv, and code runs there in a subprocess that prints one JSON
-line as its last line of output.
+Kept for the benchmarks that import it (datagen.py, file_read.py, oplog_overhead.py): the venv and the
+uv that makes it now come from `_peers.py` (peer "original", under .bench/original), so no `uv` on PATH
+is needed. New benchmarks use `_peers.python_for("original")` or `_harness.py` directly.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-import textwrap
+from collections.abc import Mapping
 from typing import Any
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-VENV = ROOT / ".bench" / "s3dlio-original"
+from _peers import python_for, run_in
+
 ORIGINAL = "s3dlio==0.10.0"
 
 
 def original_python() -> str:
     """Path of the python that has the original s3dlio installed (created on first use)."""
-    py = VENV / "bin" / "python"
-    if not py.exists() or subprocess.run([str(py), "-c", "import s3dlio"], capture_output=True).returncode:
-        VENV.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["uv", "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True)
-        subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(py), ORIGINAL, "numpy", "boto3",
-                        "zstandard"], check=True)
-    return str(py)
+    return python_for("original")
 
 
-def run_original(code: str, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
+def run_original(code: str, env: Mapping[str, str] | None = None, timeout: float = 900) -> Any:
     """Run `code` with the original s3dlio importable; return the JSON its last output line holds."""
-    full_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("VIRTUAL_ENV")}
-    full_env.update(env or {})
-    proc = subprocess.run([original_python(), "-c", textwrap.dedent(code)], env=full_env, text=True,
-                          capture_output=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError(f"original s3dlio run failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_in("original", code, env, timeout)
 
 
 if __name__ == "__main__":

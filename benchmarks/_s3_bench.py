@@ -1,93 +1,146 @@
-"""Shared pieces of the S3 benchmarks: a SeaweedFS of their own (the test fixtures' start/stop code),
-the three clients (ours, the original s3dlio 0.10.0 in its venv, plain boto3 with 16 threads) and the
-one-line report format. Rounds are interleaved (ours, original, boto3, ours, ...) so drift on this
-shared 2-core machine hits every client alike; each client's best round is reported.
+"""Shared pieces of the S3 benchmarks (s3_get_compare.py, s3_put.py), on top of `_harness.py`: the
+clients' code for GET and PUT rounds (ours, the original s3dlio 0.10.0, boto3 with 16 threads, obstore
+with asyncio), each written as a `_harness` client module that reads its work from the payload, and the
+SeaweedFS they run against (the test fixtures' start/stop code, on a free port of 127.0.0.1).
+
+Payload of a GET round: {"uris": [...], "in_flight": N, "size": bytes per object}; of a PUT round:
+{"uris": [...], "in_flight": N, "size": bytes per object}. Every client holds all its results until the
+round returns, and checks their sizes after the clock stops.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
 import sys
-import tempfile
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _original import run_original  # noqa: E402
-
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+
+from _harness import Client  # noqa: E402
 from s3dlio_testsupport import s3_procs as procs  # noqa: E402
 
-BOTO_THREADS = 16
+__all__ = ["MiB", "procs", "get_clients", "put_clients", "CLIENT_NAMES", "BOTO_THREADS"]
+
 MiB = 1 << 20
+BOTO_THREADS = 16
+CLIENT_NAMES = ("ours", "original", "boto3", "obstore")
 
+_CHECK_GET = """
+def check(held, p):
+    assert len(held) == len(p["uris"]), (len(held), len(p["uris"]))
+    bad = [i for i, n in enumerate(held_sizes(held)) if n != p["size"]]
+    assert not bad, f"{len(bad)} results of the wrong size, e.g. #{bad[0]}"
+"""
 
-def boto3_client(endpoint: str) -> Any:
-    import boto3
-    from botocore.config import Config
+_S3DLIO_GET = """
+import s3dlio
+def held_sizes(held):
+    return [len(v) for _, v in held]
+def run(p):
+    res = s3dlio.get_many(p["uris"], p["in_flight"])
+    return sum(len(v) for _, v in res), res
+""" + _CHECK_GET
 
-    cfg = Config(max_pool_connections=64, request_checksum_calculation="when_required",
-                 response_checksum_validation="when_required", retries={"max_attempts": 3, "mode": "standard"},
-                 s3={"addressing_style": "path"})
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=procs.TEST_KEY,
-                        aws_secret_access_key=procs.TEST_SECRET, region_name=procs.TEST_REGION, config=cfg)
-
-
-def boto3_map(fn: Callable[[Any], Any], items: list[Any]) -> None:
-    with ThreadPoolExecutor(BOTO_THREADS) as ex:
-        for _ in ex.map(fn, items):
-            pass
-
-
-def split(uri: str) -> tuple[str, str]:
+_BOTO3_SETUP = f"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from botocore.config import Config
+cfg = Config(max_pool_connections=64, request_checksum_calculation="when_required",
+             response_checksum_validation="when_required", retries={{"max_attempts": 3, "mode": "standard"}},
+             s3={{"addressing_style": "path"}})
+cli = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], config=cfg)
+def split(uri):
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
+THREADS = {BOTO_THREADS}
+"""
+
+_BOTO3_GET = _BOTO3_SETUP + """
+def held_sizes(held):
+    return [len(v) for v in held]
+def one(uri):
+    b, k = split(uri)
+    return cli.get_object(Bucket=b, Key=k)["Body"].read()
+def run(p):
+    with ThreadPoolExecutor(THREADS) as ex:
+        res = list(ex.map(one, p["uris"]))
+    return sum(len(v) for v in res), res
+""" + _CHECK_GET
+
+_OBSTORE_GET = """
+import asyncio, os
+import obstore
+from obstore.store import S3Store
+def split(uri):
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+BUCKET = split(PAYLOAD["uris"][0])[0]
+store = S3Store(BUCKET, endpoint=os.environ["AWS_ENDPOINT_URL"], access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"], region=os.environ["AWS_REGION"],
+                virtual_hosted_style_request=False, client_options={"allow_http": True})
+def held_sizes(held):
+    return [memoryview(v).nbytes for v in held]
+def run(p):
+    async def main():
+        sem = asyncio.Semaphore(p["in_flight"])
+        async def one(uri):
+            async with sem:
+                r = await obstore.get_async(store, split(uri)[1])
+                return await r.bytes_async()
+        return await asyncio.gather(*(one(u) for u in p["uris"]))
+    res = asyncio.run(main())
+    return sum(memoryview(v).nbytes for v in res), res
+""" + _CHECK_GET
+
+_S3DLIO_PUT = """
+import os
+import s3dlio
+DATA = os.urandom(PAYLOAD["size"])
+def run(p):
+    s3dlio.put_many([(u, DATA) for u in p["uris"]], p["in_flight"])
+    return len(DATA) * len(p["uris"])
+"""
+
+_BOTO3_PUT = _BOTO3_SETUP + """
+DATA = os.urandom(PAYLOAD["size"])
+def one(uri):
+    b, k = split(uri)
+    cli.put_object(Bucket=b, Key=k, Body=DATA)
+def run(p):
+    with ThreadPoolExecutor(THREADS) as ex:
+        list(ex.map(one, p["uris"]))
+    return len(DATA) * len(p["uris"])
+"""
 
 
-def original(code: str, env: dict[str, str], payload: dict[str, Any]) -> float:
-    """Run `code` in the original's venv; it reads PAYLOAD (a JSON file) and prints seconds taken."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(payload, f)
-        path = f.name
-    try:
-        prelude = f"import json, time, s3dlio\nPAYLOAD = json.load(open({path!r}))\n"
-        return float(run_original(prelude + code, env))
-    finally:
-        os.unlink(path)
+def _pick(clients: list[Client], names: tuple[str, ...] | None) -> list[Client]:
+    if names is None:
+        return clients
+    unknown = set(names) - {c.name for c in clients}
+    if unknown:
+        raise ValueError(f"unknown clients {sorted(unknown)}; known: {[c.name for c in clients]}")
+    return [c for c in clients if c.name in names]
 
 
-def best_of(rounds: int, runners: dict[str, Callable[[], float]]) -> dict[str, float]:
-    """Interleave the runners `rounds` times; each returns seconds for one pass. Best (least) per runner."""
-    best: dict[str, float] = {}
-    for _ in range(rounds):
-        for name, fn in runners.items():
-            dt = fn()
-            best[name] = min(dt, best.get(name, float("inf")))
-    return best
+def get_clients(env: dict[str, str], names: tuple[str, ...] | None = None,
+                ours_env: dict[str, str] | None = None) -> list[Client]:
+    """The GET contenders, ours first. The original runs with S3DLIO_ENABLE_RANGE_OPTIMIZATION=0 (as its
+    authors benchmark it: otherwise it sends a HEAD before every GET). `ours_env` adds variables for ours
+    only (to try a setting)."""
+    return _pick([
+        Client("ours", _S3DLIO_GET, env={**env, **(ours_env or {})}),
+        Client("original", _S3DLIO_GET, peer="original", env={**env, "S3DLIO_ENABLE_RANGE_OPTIMIZATION": "0"}),
+        Client("boto3", _BOTO3_GET, peer="boto3", env=env),
+        Client("obstore", _OBSTORE_GET, peer="obstore", env=env),
+    ], names)
 
 
-def report(case: str, work: float, unit: str, secs: dict[str, float]) -> str:
-    """`<case>: ours X unit | original Y unit (r.rrx) | boto3 Z unit (r.rx)` (ratios = ours / theirs)."""
-    rate = {k: work / v for k, v in secs.items()}
-    ours = rate["ours"]
-
-    def fmt(v: float) -> str:
-        return f"{v:,.0f}"
-
-    parts = [f"{case}: ours {fmt(ours)} {unit}"]
-    for other in ("original", "boto3"):
-        if other in rate:
-            parts.append(f"{other} {fmt(rate[other])} {unit} ({ours / rate[other]:.2f}x)")
-    line = " | ".join(parts)
-    print(line, flush=True)
-    return line
-
-
-def clock() -> float:
-    return time.perf_counter()
+def put_clients(env: dict[str, str], names: tuple[str, ...] | None = None) -> list[Client]:
+    """The PUT contenders, ours first (obstore is left out: its PUT path is not what this checks)."""
+    return _pick([
+        Client("ours", _S3DLIO_PUT, env=env),
+        Client("original", _S3DLIO_PUT, peer="original", env=env),
+        Client("boto3", _BOTO3_PUT, peer="boto3", env=env),
+    ], names)

@@ -57,9 +57,35 @@ def test_nested_fanout_does_not_deadlock() -> None:
     assert bounded_map(outer, range(600), 600) == [45] * 600
 
 
-def test_async_twin_needs_running_loop(tmp_path) -> None:
-    with pytest.raises(RuntimeError, match="no running event loop"):
-        submit_async(lambda: 1)
+def test_async_twin_made_outside_a_loop_is_a_coroutine(tmp_path) -> None:
+    """Outside a running loop the twin is a coroutine (the original raises 'no running event loop'):
+    asyncio.run() takes it, and ones made before the loop can be gathered inside it."""
+    root = f"file://{tmp_path}/"
+    store, _ = store_for_uri(root)
+    assert asyncio.run(submit_async(lambda: 41)) == 41
+    asyncio.run(store.put_async(root + "x", b"made outside"))
+    assert bytes(asyncio.run(store.get_async(root + "x"))) == b"made outside"
+    made_early = [store.get_range_async(root + "x", i, 1) for i in range(4)]
+
+    async def main() -> list[bytes]:
+        return [bytes(v) for v in await asyncio.gather(*made_early)]
+
+    assert asyncio.run(main()) == [b"m", b"a", b"d", b"e"]
+
+
+def test_async_twin_inside_a_loop_starts_at_once(tmp_path) -> None:
+    import threading
+
+    started = threading.Event()
+
+    async def main() -> None:
+        fut = submit_async(started.set)
+        assert isinstance(fut, asyncio.Future)
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        assert started.is_set()  # ran before it was awaited
+        await fut
+
+    asyncio.run(main())
 
 
 def test_async_twins_inside_a_loop(tmp_path) -> None:

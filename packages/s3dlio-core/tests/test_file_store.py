@@ -280,3 +280,54 @@ def test_get_many_mixes_cached_inline_reads_and_fan_out(store, root, tmp_path) -
     assert sorted(r.uri for r in seen if r.op == "GET") == sorted(uris)
     with pytest.raises(ObjectNotFoundError):
         store.get_many([uris[0], root + "gm/missing", uris[2]])
+
+
+def _resident(path: str) -> int:
+    """Pages of `path` in the page cache (mincore over a mapping)."""
+    import ctypes
+    import mmap
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        vec = (ctypes.c_ubyte * pages)()
+        buf = (ctypes.c_char * size).from_buffer(mm)
+        rc = libc.mincore(ctypes.c_void_p(ctypes.addressof(buf)), ctypes.c_size_t(size), vec)
+        del buf
+        assert rc == 0
+        return sum(b & 1 for b in vec)
+    finally:
+        mm.close()
+
+
+def test_drop_cache_after_reads_and_on_demand(tmp_path) -> None:
+    from s3dlio_core import StoreConfig, new_store
+
+    path = tmp_path / "hot.bin"
+    path.write_bytes(os.urandom(4 << 20))
+    uri = f"file://{path}"
+    plain, _ = store_for_uri(uri)
+    plain.get(uri)
+    if _resident(str(path)) == 0:
+        pytest.skip("this filesystem does not keep file pages in the page cache")
+    assert plain.drop_cache(uri) == 1
+    assert _resident(str(path)) == 0
+    plain.get(uri)
+    assert _resident(str(path)) > 0
+    dropping = new_store(uri, StoreConfig(file_drop_cache=True))
+    assert len(dropping.get(uri)) == 4 << 20
+    assert _resident(str(path)) == 0
+    assert plain.drop_cache(f"file://{tmp_path}/") == 1
+
+
+def test_small_dataset_warns_once(recwarn) -> None:
+    from s3dlio_core.hygiene import BenchmarkHygieneWarning, warn_if_cacheable
+
+    assert warn_if_cacheable(10, "file:///tmp/ds-a/")
+    assert not warn_if_cacheable(10, "file:///tmp/ds-a/")
+    assert not warn_if_cacheable(1 << 62, "file:///tmp/ds-b/")
+    w = [x for x in recwarn if issubclass(x.category, BenchmarkHygieneWarning)]
+    assert len(w) == 1 and "ds-a" in str(w[0].message) and "MLPerf" in str(w[0].message)

@@ -137,8 +137,16 @@ def test_bulk_put_form_is_dispatched(root) -> None:
 
 
 def test_async_twins(root) -> None:
-    with pytest.raises(RuntimeError, match="no running event loop"):
-        s3dlio.get_async(root + "x")
+    s3dlio.put(root + "x", b"outside")
+    # made outside a running loop: a coroutine that asyncio.run takes (the original raises here)
+    assert bytes(asyncio.run(s3dlio.get_async(root + "x"))) == b"outside"
+    early = [s3dlio.get_range_async(root + "x", 0, 3), s3dlio.stat_async(root + "x")]
+
+    async def gather_early() -> list:
+        return await asyncio.gather(*early)
+
+    head, meta = asyncio.run(gather_early())
+    assert bytes(head) == b"out" and meta["size"] == 7
 
     async def main() -> None:
         await s3dlio.put_async(root + "a", b"data")

@@ -91,3 +91,16 @@ def test_progress_callbacks_count_bytes(src: pathlib.Path, tmp_path: pathlib.Pat
     got: list[int] = []
     s3dlio.download(f"file://{tmp_path}/p/", str(tmp_path / "pd"), progress=got.append)
     assert sorted(got) == [50, 60, 60]
+
+
+def test_download_refuses_keys_that_escape_the_destination(tmp_path: pathlib.Path) -> None:
+    """An object store may hold a key like 'a/../../x': downloading it must not write outside dest."""
+    prefix = f"memory://dl-{os.urandom(4).hex()}/src/"
+    s3dlio.put(prefix + "ok.bin", b"fine")
+    s3dlio.put(prefix + "a/../../escaped.bin", b"evil")
+    dest = tmp_path / "dest"
+    with pytest.raises(s3dlio.TransferError) as ei:
+        s3dlio.download(prefix, str(dest))
+    assert "a/../../escaped.bin" in str(ei.value) and "'..'" in str(ei.value)
+    assert (dest / "ok.bin").read_bytes() == b"fine"
+    assert not (tmp_path / "escaped.bin").exists() and not (dest.parent / "escaped.bin").exists()

@@ -19,10 +19,14 @@ from .errors import (
     UnsupportedOperationError,
 )
 from .instrument import OpRecord, add_observer, remove_observer
+from .listing import ListedObject, ObjectInfo
 from .metadata import STAT_KEYS, make_stat
-from .registry import clear_store_cache, register_store, store_for_uri
+from .paths import check_key, join_key
+from .ranges import ByteRange, OffsetRange, SuffixRange
+from .registry import clear_store_cache, new_store, register_store, store_for_uri
 from .settings import Settings, configure, reset_settings, settings
 from .store import Capabilities, ObjectStore, ObjectWriter
+from .store_config import StoreConfig
 from .uri import ObjectUri, parse_s3_uri_full, parse_uri, scheme_of
 
 
@@ -37,7 +41,8 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "BackendNotInstalledError", "BucketStore", "BytesView", "Capabilities", "ExportStillReferencedError",
+    "BackendNotInstalledError", "BucketStore", "ByteRange", "BytesView", "Capabilities", "ExportStillReferencedError",
+    "ListedObject", "ObjectInfo", "OffsetRange", "StoreConfig", "SuffixRange", "check_key", "join_key", "new_store",
     "InvalidUriError", "LengthMismatchError", "ObjectNotFoundError", "ObjectStore", "ObjectUri",
     "ObjectWriter", "OpRecord", "PermissionDeniedError", "S3dlioError", "STAT_KEYS", "Settings",
     "StorageIOError", "ThrottledError", "UnsupportedOperationError", "add_observer", "as_buffer", "bounded_map",

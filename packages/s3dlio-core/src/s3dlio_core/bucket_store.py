@@ -12,7 +12,7 @@ from typing import Any
 
 from . import instrument as _ins
 from .concurrency import bounded_map
-from .listing import plan_listing
+from .listing import ListedObject, ObjectInfo, plan_listing
 from .store import Capabilities, ObjectStore
 from .uri import ObjectUri
 
@@ -33,38 +33,52 @@ class BucketStore(ObjectStore):
 
     @abstractmethod
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
-                           ) -> tuple[list[str], list[str], Any]:
-        """One page: (object keys, common prefixes ending in the delimiter, next token or None)."""
+                           ) -> tuple[list[ListedObject] | list[str], list[str], Any]:
+        """One page: (objects, common prefixes ending in the delimiter, next token or None).
+
+        Objects are `ListedObject(key, size, last_modified, etag)` with what the service's listing says
+        (plain key strings are accepted too, for a backend whose listing carries no metadata)."""
 
     @abstractmethod
     def _delete_keys(self, u: ObjectUri, keys: list[str]) -> None:
         """Delete up to `delete_batch_size` keys of `u.bucket` (missing keys are fine)."""
 
-    def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
+    def _raw_pages(self, u: ObjectUri, recursive: bool) -> Iterator[tuple[list[Any], list[str]]]:
+        """(selected objects, selected directory prefixes) per service page, by the selection rules."""
         plan = plan_listing(u.key, recursive)
         token: Any = None
-        base = u.base
+        keep_object, keep_dir = plan.keep_object, plan.keep_dir
         while True:
-            keys, prefixes, token = self._list_objects_page(u, plan.prefix, plan.delimiter, token)
-            page = [base + k for k in keys if plan.keep_object(k)]
-            if prefixes:
-                page.extend(base + p for p in prefixes if plan.keep_dir(p))
-                page.sort()
-            if page:
-                yield page
+            objs, prefixes, token = self._list_objects_page(u, plan.prefix, plan.delimiter, token)
+            sel = [o for o in objs if keep_object(o if isinstance(o, str) else o[0])]
+            dirs = [p for p in prefixes if keep_dir(p)] if prefixes else []
+            if sel or dirs:
+                yield sel, dirs
             if not token:
                 return
 
+    def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
+        base = u.base
+        for objs, dirs in self._raw_pages(u, recursive):
+            page = [base + (o if isinstance(o, str) else o[0]) for o in objs]
+            if dirs:
+                page.extend(base + p for p in dirs)
+                page.sort()
+            yield page
+
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[ObjectInfo]]:
+        base = u.base
+        for objs, dirs in self._raw_pages(u, recursive):
+            page = [ObjectInfo(base + o) if isinstance(o, str) else ObjectInfo(base + o[0], o[1], o[2], o[3])
+                    for o in objs]
+            if dirs:
+                page.extend(ObjectInfo(base + p, is_dir=True) for p in dirs)
+                page.sort(key=lambda e: e.uri)
+            yield page
+
     def _selected_keys(self, u: ObjectUri) -> Iterator[list[str]]:
-        plan = plan_listing(u.key, True)
-        token: Any = None
-        while True:
-            keys, _, token = self._list_objects_page(u, plan.prefix, None, token)
-            sel = [k for k in keys if plan.keep_object(k)]
-            if sel:
-                yield sel
-            if not token:
-                return
+        for objs, _ in self._raw_pages(u, True):
+            yield [o if isinstance(o, str) else o[0] for o in objs]
 
     def _delete_recursive(self, u: ObjectUri) -> int:
         """List the selection (no delimiter) and delete it in batches, several batches in flight."""

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .settings import settings
-
-if TYPE_CHECKING:
-    import asyncio
 
 __all__ = ["shared_executor", "bounded_map", "submit_async", "validate_max_in_flight"]
 
@@ -113,14 +110,26 @@ def bounded_map(fn: Callable[[T], R], items: Iterable[T], max_in_flight: int,
     return results
 
 
-def submit_async(fn: Callable[..., R], *args: Any, **kwargs: Any) -> asyncio.Future[R]:
-    """Run the blocking `fn` on the shared "async" pool; returns an awaitable Future.
+def submit_async(fn: Callable[..., R], *args: Any, **kwargs: Any) -> Awaitable[R]:
+    """Run the blocking `fn` on the shared "async" pool and return an awaitable of its result.
 
-    Like the original's `*_async` functions, this must be called while an event loop is running
-    (outside one it raises RuntimeError: no running event loop).
+    Called inside a running event loop, the work starts at once and an asyncio Future is returned (the
+    original's behaviour: `f = get_async(u)` starts the GET). Called with no loop running, a coroutine
+    is returned instead, which starts the work when it is awaited, so `asyncio.run(s3dlio.get_async(u))`
+    and `await asyncio.gather(*made_before_the_loop)` both work (the original raises "no running event
+    loop" there).
     """
     import asyncio
 
-    loop = asyncio.get_running_loop()
     call = partial(fn, *args, **kwargs) if (args or kwargs) else fn
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _deferred(call)
     return loop.run_in_executor(shared_executor("async"), call)
+
+
+async def _deferred(call: Callable[[], R]) -> R:
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(shared_executor("async"), call)

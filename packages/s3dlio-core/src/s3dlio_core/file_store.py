@@ -28,17 +28,20 @@ from .errors import (
     S3dlioError,
     StorageIOError,
 )
+from .listing import ObjectInfo
 from .metadata import make_stat, rfc3339_ns
+from .paths import make_dirs
 from .store import Capabilities, ObjectStore, ObjectWriter
 from .uri import ObjectUri, parse_uri
 
-__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error", "read_new"]
+__all__ = ["FileStore", "FileWriter", "TEMP_PREFIX", "os_error", "read_new", "make_dirs"]
 
 TEMP_PREFIX = ".s3dlio-tmp-"  # in-progress writes; never listed
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _MAX_IO = 0x7FFFF000  # Linux caps one read/write call at this many bytes
 _PAGE = 1000  # entries per listing page
 _RWF_NOWAIT = getattr(os, "RWF_NOWAIT", None)
+_FADV_DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", None)
 INLINE_READ_MAX = 1 << 20  # get_many reads cached objects up to this size in the calling thread
 _counter = itertools.count()
 
@@ -118,7 +121,7 @@ class FileWriter(ObjectWriter):
         parent = os.path.dirname(path)
         try:
             if parent:
-                os.makedirs(parent, exist_ok=True)
+                make_dirs(parent)
             if os.path.isdir(path):
                 raise IsADirectoryError(errno.EISDIR, "is a directory")
             self.tmp = _temp_path(path)
@@ -172,6 +175,41 @@ class FileStore(ObjectStore):
         return (cls.scheme,)
 
     # ---- reads ----
+    def _close_read(self, fd: int) -> None:
+        """Close a file we read; with `file_drop_cache` (S3DLIO_FILE_DROP_CACHE=1, or a StoreConfig) its
+        pages leave the page cache first, so a benchmark's next epoch reads from the disk again."""
+        try:
+            if self.settings.file_drop_cache and _FADV_DONTNEED is not None:
+                os.posix_fadvise(fd, 0, 0, _FADV_DONTNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def drop_cache(self, uri: str) -> int:
+        """Drop the page-cache pages of the file `uri`, or of every file under the directory `uri`
+        (posix_fadvise DONTNEED; dirty pages are written first). Returns how many files it advised."""
+        if _FADV_DONTNEED is None:  # pragma: no cover - not Linux
+            return 0
+        u = parse_uri(uri)
+        paths = [u.path] if not os.path.isdir(u.path) else [
+            x[len(u.written_scheme) + 3:] for x in self.list(uri if uri.endswith("/") else uri + "/", True)]
+        n = 0
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise os_error(e, uri, "drop_cache") from None
+            try:
+                os.fdatasync(fd)
+                os.posix_fadvise(fd, 0, 0, _FADV_DONTNEED)
+                n += 1
+            finally:
+                os.close(fd)
+        return n
+
     def _open_read(self, u: ObjectUri) -> int:
         try:
             return os.open(u.path, os.O_RDONLY | _O_CLOEXEC)
@@ -191,7 +229,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def _get_range(self, u: ObjectUri, offset: int, length: int | None) -> BytesView:
         fd = self._open_read(u)
@@ -202,7 +240,28 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
+
+    def _get_range_into(self, u: ObjectUri, offset: int, dst: memoryview) -> int:
+        fd = self._open_read(u)
+        try:
+            self._regular_size(fd, u)
+            return _read_full(fd, dst, offset)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            self._close_read(fd)
+
+    def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            start = max(0, size - length)
+            return read_new(fd, size - start, start)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            self._close_read(fd)
 
     def _get_into(self, u: ObjectUri, dst: memoryview) -> int:
         fd = self._open_read(u)
@@ -217,7 +276,7 @@ class FileStore(ObjectStore):
         except OSError as e:
             raise os_error(e, u.uri, "read") from None
         finally:
-            os.close(fd)
+            self._close_read(fd)
 
     def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
         """Like the base, with two file:// twists. Small objects already in the page cache are read by the
@@ -260,7 +319,7 @@ class FileStore(ObjectStore):
             if size:
                 mv = memoryview(v)
                 try:
-                    n = os.preadv(fd, [mv], 0, _RWF_NOWAIT)
+                    n = os.preadv(fd, [mv], 0, _RWF_NOWAIT)  # type: ignore[arg-type]  # checked by the caller
                 except BlockingIOError:
                     return None  # would wait for the disk
                 except OSError:
@@ -274,7 +333,7 @@ class FileStore(ObjectStore):
                 _ins.read_failed("GET", uri, start, ident, e)
             raise
         finally:
-            os.close(fd)
+            self._close_read(fd)
         if traced:
             _ins.read_done("GET", uri, v, start, ident)
         return v
@@ -373,44 +432,62 @@ class FileStore(ObjectStore):
         if page:
             yield page
 
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[ObjectInfo]]:
+        """The `_list_pages` selection with size, mtime (RFC 3339) and the stat etag of every file."""
+        for page in self._list_pages(u, recursive):
+            out: list[ObjectInfo] = []
+            for uri in page:
+                if uri.endswith("/"):
+                    out.append(ObjectInfo(uri, is_dir=True))
+                    continue
+                try:
+                    st = os.stat(uri[len(u.written_scheme) + 3:])
+                except FileNotFoundError:
+                    continue  # deleted while listing
+                except OSError as e:
+                    raise os_error(e, uri, "list") from None
+                out.append(ObjectInfo(uri, st.st_size, rfc3339_ns(st.st_mtime_ns),
+                                      f"file-{st.st_size}-{int(st.st_mtime)}"))
+            yield out
+
     def _one_level(self, root: str, uri: str) -> Iterator[str]:
         try:
             with os.scandir(root) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=lambda ent: ent.name)
         except OSError as e:
             raise os_error(e, uri, "list") from None
-        for e in entries:
-            if e.name.startswith(TEMP_PREFIX):
+        for ent in entries:
+            if ent.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                is_dir = e.is_dir()
+                is_dir = ent.is_dir()
             except OSError:
                 is_dir = False
             if is_dir:
                 if self.list_directories:
-                    yield root + e.name + "/"
+                    yield root + ent.name + "/"
             else:
-                yield root + e.name
+                yield root + ent.name
 
     def _walk_files(self, root: str, uri: str) -> Iterator[str]:
         try:
             with os.scandir(root) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=lambda ent: ent.name)
         except FileNotFoundError:
             return
         except OSError as e:
             raise os_error(e, uri, "list") from None
-        for e in entries:
-            if e.name.startswith(TEMP_PREFIX):
+        for ent in entries:
+            if ent.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                is_dir = e.is_dir(follow_symlinks=False)
+                is_dir = ent.is_dir(follow_symlinks=False)
             except OSError:
                 is_dir = False
             if is_dir:
-                yield from self._walk_files(root + e.name + "/", uri)
+                yield from self._walk_files(root + ent.name + "/", uri)
             else:
-                yield root + e.name
+                yield root + ent.name
 
     # ---- deletes ----
     def _delete(self, u: ObjectUri) -> None:
@@ -484,7 +561,7 @@ class FileStore(ObjectStore):
 
     def _mkdir(self, u: ObjectUri) -> None:
         try:
-            os.makedirs(u.path, exist_ok=True)
+            make_dirs(u.path)
         except OSError as e:
             raise os_error(e, u.uri, "mkdir") from None
 

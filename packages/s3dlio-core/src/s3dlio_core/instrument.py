@@ -102,7 +102,7 @@ def add_observer(fn: Observer, *, raw: bool = False) -> None:
     """
     global _observers
     with _lock:
-        _registered.append((fn, fn if raw else _rich(fn)))
+        _registered.append((fn, fn if raw else _rich(fn)))  # type: ignore[arg-type]  # raw takes tuples
         _observers = tuple(c for _, c in _registered)
         ACTIVE.on = True
 

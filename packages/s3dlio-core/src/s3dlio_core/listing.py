@@ -9,10 +9,35 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import InvalidUriError
 
-__all__ = ["ListPlan", "plan_listing", "glob_to_regex", "compile_pattern", "filter_pattern", "has_glob"]
+__all__ = ["ListPlan", "plan_listing", "glob_to_regex", "compile_pattern", "filter_pattern", "has_glob",
+           "ListedObject", "ObjectInfo", "filter_pattern_info"]
+
+
+class ListedObject(NamedTuple):
+    """One object of a listing page as a bucket store's backend reports it (key relative to the bucket;
+    `last_modified` as RFC 3339 text like stat's; None where the service said nothing)."""
+
+    key: str
+    size: int | None = None
+    last_modified: str | None = None
+    etag: str | None = None
+
+
+class ObjectInfo(NamedTuple):
+    """One listed entry with the metadata the listing itself carried (no HEAD per object).
+
+    `uri` is the full URI; directory entries (non-recursive listings) have `is_dir` True and size None.
+    """
+
+    uri: str
+    size: int | None = None
+    last_modified: str | None = None
+    etag: str | None = None
+    is_dir: bool = False
 
 _GLOB_CHARS = ("*", "?")
 
@@ -92,19 +117,41 @@ def compile_pattern(pattern: str | None) -> re.Pattern[str] | None:
         raise InvalidUriError(f"Invalid regex pattern: {pattern!r}: regex parse error: {e}") from None
 
 
-def filter_pattern(uris: Iterable[str], listed_uri: str, rx: re.Pattern[str] | None) -> Iterator[str]:
-    """Keep the URIs whose path relative to `listed_uri` (with '/' appended) matches `rx` (re.search)."""
-    if rx is None:
-        yield from uris
-        return
+def _relative_matcher(listed_uri: str, rx: re.Pattern[str]) -> Callable[[str], bool]:
+    """Does a listed URI's path relative to `listed_uri` (with '/' appended) match `rx` (re.search)?"""
     base = listed_uri if listed_uri.endswith("/") else listed_uri + "/"
     parent = listed_uri.rsplit("/", 1)[0] + "/"
-    for u in uris:
+
+    def match(u: str) -> bool:
         if u.startswith(base):
             rel = u[len(base):]
         elif u.startswith(parent):
             rel = u[len(parent):]
         else:
             rel = u
-        if rx.search(rel):
+        return rx.search(rel) is not None
+
+    return match
+
+
+def filter_pattern(uris: Iterable[str], listed_uri: str, rx: re.Pattern[str] | None) -> Iterator[str]:
+    """Keep the URIs whose path relative to `listed_uri` (with '/' appended) matches `rx` (re.search)."""
+    if rx is None:
+        yield from uris
+        return
+    match = _relative_matcher(listed_uri, rx)
+    for u in uris:
+        if match(u):
             yield u
+
+
+def filter_pattern_info(infos: Iterable[ObjectInfo], listed_uri: str, rx: re.Pattern[str] | None
+                        ) -> Iterator[ObjectInfo]:
+    """`filter_pattern` for listing entries with metadata."""
+    if rx is None:
+        yield from infos
+        return
+    match = _relative_matcher(listed_uri, rx)
+    for info in infos:
+        if match(info.uri):
+            yield info

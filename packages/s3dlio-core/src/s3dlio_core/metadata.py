@@ -63,4 +63,5 @@ class ObjectMetadata:
         return {k: getattr(self, k) for k in STAT_KEYS}
 
     def __repr__(self) -> str:
-        return f"ObjectMetadata(uri={self.uri!r}, size={self.size}, etag={self.etag!r})"
+        return f"ObjectMetadata(uri={self.uri!r}, size={getattr(self, 'size', None)}, " \
+               f"etag={getattr(self, 'etag', None)!r})"

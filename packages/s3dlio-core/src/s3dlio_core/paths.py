@@ -8,9 +8,11 @@ InvalidUriError naming the URI. Percent-encoded forms (`%2e%2e`) are never decod
 
 from __future__ import annotations
 
+import os
+
 from .errors import InvalidUriError
 
-__all__ = ["check_key", "join_key", "has_dotdot"]
+__all__ = ["check_key", "join_key", "has_dotdot", "make_dirs"]
 
 
 def has_dotdot(path: str) -> bool:
@@ -38,3 +40,22 @@ def join_key(root: str, key: str, uri: str | None = None) -> str:
         where = uri if uri is not None else key
         raise InvalidUriError(f"key {key!r} is absolute and would escape its root {root!r} ({where})", where)
     return (root if root.endswith("/") else root + "/") + key
+
+
+def make_dirs(path: str) -> None:
+    """`os.makedirs(path, exist_ok=True)` without recursion: any depth the filesystem allows works, and
+    a path too long for it fails with the OSError (ENAMETOOLONG) instead of a RecursionError."""
+    missing: list[str] = []
+    p = path.rstrip("/") or "/"
+    while p and not os.path.isdir(p):
+        missing.append(p)
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            if not os.path.isdir(d):
+                raise

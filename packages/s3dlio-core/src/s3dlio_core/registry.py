@@ -9,9 +9,10 @@ from typing import Any
 
 from .errors import BackendNotInstalledError
 from .store import ObjectStore
+from .store_config import StoreConfig
 from .uri import ObjectUri, parse_uri
 
-__all__ = ["store_for_uri", "store_class", "register_store", "clear_store_cache", "ENTRY_POINT_GROUP"]
+__all__ = ["store_for_uri", "store_class", "register_store", "clear_store_cache", "new_store", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "s3dlio.stores"
 _PACKAGE_FOR = {
@@ -20,6 +21,7 @@ _PACKAGE_FOR = {
     "az": "s3dlio-backends",
     "direct": "s3dlio-backends",
     "file": "s3dlio-core",
+    "memory": "s3dlio-core",
 }
 _classes: dict[str, type[ObjectStore]] = {}
 _overrides: dict[str, type[ObjectStore]] = {}
@@ -62,6 +64,10 @@ def store_class(scheme: str, uri: str | None = None) -> type[ObjectStore]:
             from .file_store import FileStore
 
             cls = FileStore
+        elif scheme == "memory":
+            from .memory_store import MemoryStore
+
+            cls = MemoryStore
         else:
             from importlib.metadata import entry_points
 
@@ -95,6 +101,15 @@ def store_for_uri(uri: str) -> tuple[ObjectStore, ObjectUri]:
                 store = cls.from_uri(u)
                 _stores[key] = store
     return store, u
+
+
+def new_store(uri: str, config: StoreConfig | None = None) -> ObjectStore:
+    """A new, uncached store for `uri`'s scheme (and endpoint) that uses `config` (per-store endpoint,
+    credentials, retries, part size, timeouts) instead of the environment's defaults. The caller owns it:
+    `store_for_uri` never returns it. `uri` may be just a scheme prefix such as 's3://bucket/'."""
+    u = parse_uri(uri)
+    cls = store_class(u.scheme, uri)
+    return cls.from_config(u, config)
 
 
 def clear_store_cache() -> None:

@@ -64,6 +64,7 @@ class Settings:
     range_concurrency: int = 0  # S3DLIO_RANGE_CONCURRENCY (0 = by object size)
     range_chunk_size: int = 0  # S3DLIO_CHUNK_SIZE (0 = by object size)
     skip_head: bool = False  # S3DLIO_SKIP_HEAD
+    file_drop_cache: bool = False  # S3DLIO_FILE_DROP_CACHE: file:// reads drop their pages afterwards
     # writes
     put_verify: bool = False  # S3DLIO_PUT_VERIFY
     put_max_retries: int = 3  # S3DLIO_PUT_MAX_RETRIES
@@ -96,6 +97,7 @@ class Settings:
             range_concurrency=_env_int(e, "S3DLIO_RANGE_CONCURRENCY", 0, minimum=0),
             range_chunk_size=_env_int(e, "S3DLIO_CHUNK_SIZE", 0, minimum=0),
             skip_head=env_bool("S3DLIO_SKIP_HEAD", False, e),
+            file_drop_cache=env_bool("S3DLIO_FILE_DROP_CACHE", False, e),
             put_verify=env_bool("S3DLIO_PUT_VERIFY", False, e),
             put_max_retries=_env_int(e, "S3DLIO_PUT_MAX_RETRIES", 3, minimum=1),
             put_retry_delay_ms=_env_int(e, "S3DLIO_PUT_RETRY_DELAY_MS", 1000, minimum=0),

@@ -1,33 +1,41 @@
-"""The store protocol: one abstract ObjectStore for every backend.
+"""The store protocol: one abstract ObjectStore for every backend (the contract: PROTOCOL.md).
 
-A backend implements the primitives (`_get`, `_get_range`, `_put`, `_list_pages`, `_stat`, ...) on parsed
-URIs. The public methods here parse, pass the one instrumentation point and give every store the same
-bulk operations (`get_many`, `put_many`, `stat_many`) and `*_async` twins, written once. A store overrides
-a public bulk method only where its backend can do better.
+A backend implements the primitives (`_get`, `_get_range`, `_put`, `_list_pages` or `_list_entries`,
+`_stat`, ...) on parsed URIs. The public methods here parse, pass the one instrumentation point and give
+every store the same ranges (`get_suffix`, `get_ranges`, `get_range_into`), file-object reader
+(`open_reader`), listing with metadata (`list_info`), bulk operations (`get_many`, `put_many`,
+`stat_many`) and `*_async` twins, written once. A store overrides a method only where its backend can do
+better.
 """
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import instrument as _ins
 from .bytes_view import BytesView, as_buffer
 from .concurrency import bounded_map, submit_async
 from .errors import LengthMismatchError, UnsupportedOperationError
-from .listing import compile_pattern, filter_pattern
+from .listing import ObjectInfo, compile_pattern, filter_pattern, filter_pattern_info
+from .paths import make_dirs
+from .ranges import MAX_LENGTH, ByteRange, Range, as_range, coalesce, resolve
+from .settings import Settings, settings
 from .uri import ObjectUri, parse_uri
 
 if TYPE_CHECKING:
-    import asyncio
+    from .store_config import StoreConfig
 
-__all__ = ["ObjectStore", "ObjectWriter", "Capabilities", "COPY_CHUNK"]
+__all__ = ["ObjectStore", "ObjectWriter", "Capabilities", "COPY_CHUNK", "READER_BUFFER", "RANGE_COALESCE"]
 
 COPY_CHUNK = 8 << 20  # bytes per read when a stream is copied into a store
 DOWNLOAD_CHUNK = 16 << 20  # bytes per ranged read when an object is copied to a local file
+READER_BUFFER = 1 << 20  # open_reader's read-ahead: one range request per MiB of small reads
+RANGE_COALESCE = 1 << 20  # get_ranges: ranges closer than this share one request
 _ACTIVE = _ins.ACTIVE
 _traced = _ins.traced
 _traced_read = _ins.traced_read
@@ -90,6 +98,30 @@ class ObjectWriter(ABC):
             self.closed = True
             self._abort()
 
+    # ---- the parts of the file-object interface that a write-only stream has (torch.save, zipfile) ----
+    @property
+    def name(self) -> str:
+        return self.uri
+
+    def tell(self) -> int:
+        """Bytes written so far (the position of the next write)."""
+        return self.bytes_written
+
+    def flush(self) -> None:
+        """Nothing is visible before `close()`, so there is nothing to make durable early: a no-op that
+        file-object users (torch.save, io wrappers) may call. A closed writer raises ValueError."""
+        if self.closed:
+            raise ValueError(f"flush of a closed writer for {self.uri}")
+
+    def writable(self) -> bool:
+        return not self.closed
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
     def _abort_quietly(self) -> None:
         try:
             self._abort()
@@ -125,6 +157,17 @@ class ObjectStore(ABC):
 
     scheme: ClassVar[str] = ""
     capabilities: ClassVar[type[Capabilities]] = Capabilities
+    #: this store's configuration (None: the process settings only); see `settings`
+    config: StoreConfig | None = None
+    _settings_cache: tuple[Settings, Settings] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a store lists through _list_pages (URIs) or _list_entries (with metadata); the base derives the
+        # other one from whichever the backend wrote, so a concrete store must write at least one
+        if cls._list_pages is ObjectStore._list_pages and cls._list_entries is ObjectStore._list_entries \
+                and not any(getattr(getattr(cls, n, None), "__isabstractmethod__", False) for n in dir(cls)):
+            raise TypeError(f"{cls.__name__} must implement _list_pages or _list_entries")
 
     # ---- construction: one instance per store_key, made by the registry ----
     @classmethod
@@ -135,6 +178,28 @@ class ObjectStore(ABC):
     @classmethod
     def from_uri(cls, u: ObjectUri) -> ObjectStore:
         return cls()
+
+    @classmethod
+    def from_config(cls, u: ObjectUri, config: StoreConfig | None) -> ObjectStore:
+        """A new store for `u` that uses `config` (backends with endpoints or credentials in their config
+        override this to build their client from it)."""
+        store = cls.from_uri(u)
+        store.config = config
+        return store
+
+    @property
+    def settings(self) -> Settings:
+        """The effective tunables: the process settings with this store's `config` laid over them."""
+        base = settings()
+        cfg = self.config
+        if cfg is None:
+            return base
+        cached = self._settings_cache
+        if cached is not None and cached[0] is base:
+            return cached[1]
+        eff = cfg.apply(base)
+        self._settings_cache = (base, eff)
+        return eff
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -152,9 +217,17 @@ class ObjectStore(ABC):
     @abstractmethod
     def _open_writer(self, u: ObjectUri) -> ObjectWriter: ...
 
-    @abstractmethod
     def _list_pages(self, u: ObjectUri, recursive: bool) -> Iterator[list[str]]:
-        """Yield pages of full URIs selected by `u` (the store's selection rules)."""
+        """Yield pages of full URIs selected by `u` (the store's selection rules); directory entries of
+        non-recursive listings end in '/'. Derived from `_list_entries` unless a backend writes it."""
+        for page in self._list_entries(u, recursive):
+            yield [e.uri for e in page]
+
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[list[ObjectInfo]]:
+        """Yield pages of `ObjectInfo` for the same selection as `_list_pages`, with the metadata the
+        listing carries. Derived from `_list_pages` (no metadata) unless a backend writes it."""
+        for page in self._list_pages(u, recursive):
+            yield [ObjectInfo(x, is_dir=x.endswith("/")) for x in page]
 
     @abstractmethod
     def _stat(self, u: ObjectUri) -> dict[str, Any]: ...
@@ -177,6 +250,32 @@ class ObjectStore(ABC):
                 u.uri, expected=dst.nbytes, actual=n)
         dst[:n] = data
         return n
+
+    def _get_range_into(self, u: ObjectUri, offset: int, dst: memoryview) -> int:
+        """Read up to `dst.nbytes` bytes from `offset` into `dst`; returns the count (short at the end of
+        the object). Stores that can receive straight into `dst` override this."""
+        data = self._get_range(u, offset, dst.nbytes)
+        n = len(data)
+        dst[:n] = data
+        return n
+
+    def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
+        """The last `length` bytes. Base: one stat, then a range; HTTP stores send `bytes=-N` instead."""
+        size = self._stat(u)["size"]
+        start = max(0, size - length)
+        return self._get_range(u, start, size - start)
+
+    def _get_ranges(self, u: ObjectUri, spans: list[tuple[int, int]], max_in_flight: int) -> list[BytesView]:
+        """Fetch concrete [start, end) spans of one object, concurrently; results in input order."""
+        uri = u.uri
+
+        def one(span: tuple[int, int]) -> BytesView:
+            start, end = span
+            if _ACTIVE:
+                return _traced_read("GET_RANGE", uri, self._get_range, u, start, end - start)
+            return self._get_range(u, start, end - start)
+
+        return bounded_map(one, spans, max_in_flight)
 
     def _put_stream(self, u: ObjectUri, stream: Any) -> int:
         """Copy a readable stream into the object through a writer (bounded memory)."""
@@ -247,12 +346,82 @@ class ObjectStore(ABC):
         return data
 
     def get_range(self, uri: str, offset: int = 0, length: int | None = None) -> BytesView:
-        """`length` bytes from `offset` (to the end when None); a range past the end is truncated."""
+        """`length` bytes from `offset` (to the end when None); a range past the end is truncated, and a
+        length too large for any object (e.g. 2**64 - 1) means "to the end"."""
         offset, length = _check_range(uri, offset, length)
         u = parse_uri(uri)
         if _ACTIVE:
             return _traced_read("GET_RANGE", uri, self._get_range, u, offset, length)
         return self._get_range(u, offset, length)
+
+    def get_suffix(self, uri: str, length: int) -> BytesView:
+        """The last `length` bytes of the object (all of it when it is shorter), in one request where the
+        store can: a ZIP central directory or a Parquet footer without knowing the size first."""
+        _check_range(uri, 0, length)
+        u = parse_uri(uri)
+        if length == 0:
+            self._stat(u) if not _ACTIVE else _traced("HEAD", uri, self._stat, u, size_of=_stat_size)
+            return BytesView()
+        if _ACTIVE:
+            return _traced_read("GET_RANGE", uri, self._get_suffix, u, length)
+        return self._get_suffix(u, length)
+
+    def get_range_into(self, uri: str, offset: int, dst: Any) -> int:
+        """Read `len(dst)` bytes from `offset` straight into the caller's writable buffer; returns how
+        many arrived (fewer at the end of the object, 0 past it)."""
+        mv = _writable(dst, uri)
+        offset, _ = _check_range(uri, offset, None)
+        u = parse_uri(uri)
+        if not mv.nbytes:
+            return 0
+        if _ACTIVE:
+            return _traced("GET_RANGE", uri, self._get_range_into, u, offset, mv, size_of=int)
+        return self._get_range_into(u, offset, mv)
+
+    def get_ranges(self, uri: str, ranges: Sequence[Range | tuple[int, int | None]], *,
+                   coalesce_gap: int = RANGE_COALESCE, max_in_flight: int = 16,
+                   size: int | None = None) -> list[memoryview]:
+        """Many ranges of one object, results in input order.
+
+        Each range is a `ByteRange`, `OffsetRange`, `SuffixRange` or an `(offset, length)` tuple. Ranges
+        that overlap or lie closer than `coalesce_gap` bytes are fetched with one request; at most
+        `max_in_flight` requests run at once. Each result is a read-only memoryview over the buffer its
+        request filled (no copy; `mv.obj` is that BytesView), truncated at the end of the object. Offset
+        and suffix ranges need the object's size: pass `size` if known (e.g. from `list_info`), else one
+        stat is made.
+        """
+        rs = [as_range(r) for r in ranges]
+        if not rs:
+            return []
+        u = parse_uri(uri)
+        if size is None and not all(type(r) is ByteRange for r in rs):
+            size = self.stat(uri)["size"]
+        # with only ByteRanges and no size, the store truncates each range at the end of the object
+        bounds = ([(r.start, r.end) for r in rs] if size is None  # type: ignore[union-attr]
+                  else [resolve(r, size) for r in rs])
+        spans = coalesce(bounds, max(0, coalesce_gap))
+        fetched = self._get_ranges(u, [(sp.start, sp.end) for sp in spans], max_in_flight)
+        out: list[memoryview | None] = [None] * len(rs)
+        for sp, buf in zip(spans, fetched, strict=True):
+            mv = memoryview(buf).toreadonly()
+            have = len(buf)
+            for i in sp.members:
+                s, e = bounds[i]
+                a = min(s - sp.start, have)
+                b = min(e - sp.start, have)
+                out[i] = mv[a:b]
+        return out  # type: ignore[return-value]
+
+    def open_reader(self, uri: str, *, size: int | None = None, buffer_size: int = READER_BUFFER
+                    ) -> io.BufferedReader:
+        """A seekable, buffered, read-only file object over range reads of `uri` (for zipfile, h5py,
+        pyarrow, torch.load). Large reads land straight in the caller's buffer; small ones are served from
+        a `buffer_size` read-ahead. `size` (from a listing) saves the one stat made to learn it. The whole
+        object is never read unless asked for (`read()` with no size reads the rest in one request)."""
+        from .reader import RangeReader
+
+        raw = RangeReader(self, uri, size)
+        return io.BufferedReader(raw, buffer_size=max(1, buffer_size))
 
     def get_into(self, uri: str, dst: Any, *, expected_len: int | None = None) -> int:
         """Fill the caller's writable buffer with the object; returns its size.
@@ -304,9 +473,25 @@ class ObjectStore(ABC):
         pages = self._list_pages(u, recursive)
         return _ins.traced_pages("LIST", u.uri, pages) if _ACTIVE else pages
 
-    def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> list[str]:
+    def list(self, uri: str, recursive: bool = False, pattern: str | None = None) -> builtins.list[str]:
         """Full URIs selected by `uri`; directory entries end in '/' in non-recursive listings."""
         return list(self.list_iter(uri, recursive, pattern))
+
+    def list_info_iter(self, uri: str, recursive: bool = False, pattern: str | None = None
+                       ) -> Iterator[ObjectInfo]:
+        """Stream `ObjectInfo`s of the selection page by page (see `list_info`)."""
+        u = parse_uri(uri)
+        rx = compile_pattern(pattern)
+        pages = self._list_entries(u, recursive)
+        if _ACTIVE:
+            pages = _ins.traced_pages("LIST", uri, pages)
+        for page in pages:
+            yield from filter_pattern_info(page, uri, rx)
+
+    def list_info(self, uri: str, recursive: bool = False, pattern: str | None = None) -> builtins.list[ObjectInfo]:
+        """The selection of `list`, with each object's size, last-modified time and etag taken from the
+        listing itself (no HEAD per object); directory entries have `is_dir` set and no size."""
+        return list(self.list_info_iter(uri, recursive, pattern))
 
     def stat(self, uri: str) -> dict[str, Any]:
         """The 16-key metadata dict of one object."""
@@ -344,7 +529,7 @@ class ObjectStore(ABC):
         u = parse_uri(uri)
         parent = os.path.dirname(path)
         if parent:
-            os.makedirs(parent, exist_ok=True)
+            make_dirs(parent)
         tmp = os.path.join(parent, f".s3dlio-tmp-{os.getpid()}-{os.urandom(6).hex()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         try:
@@ -365,7 +550,7 @@ class ObjectStore(ABC):
                 pass
             raise
 
-    def list_buckets(self, uri: str) -> list[dict[str, Any]]:
+    def list_buckets(self, uri: str) -> builtins.list[dict[str, Any]]:
         """Buckets (containers, sub-directories) as dicts with keys name, uri, creation_date."""
         return self._list_buckets(parse_uri(uri))
 
@@ -376,7 +561,7 @@ class ObjectStore(ABC):
         self._delete_bucket(parse_uri(uri))
 
     # ---- bulk operations (bounded, input order, first failure wins) ----
-    def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[tuple[str, BytesView]]:
+    def get_many(self, uris: Sequence[str], max_in_flight: int = 64) -> builtins.list[tuple[str, BytesView]]:
         """Fetch every URI with at most `max_in_flight` in flight; `(uri, data)` in input order."""
         get = self.get
         return bounded_map(lambda x: (x, get(x)), uris, max_in_flight)
@@ -386,7 +571,7 @@ class ObjectStore(ABC):
         put = self.put
         bounded_map(lambda it: put(it[0], it[1]), list(items), max_in_flight)
 
-    def stat_many(self, uris: Sequence[str], max_in_flight: int = 64) -> list[dict[str, Any]]:
+    def stat_many(self, uris: Sequence[str], max_in_flight: int = 64) -> builtins.list[dict[str, Any]]:
         """Stat every URI, results in input order."""
         return bounded_map(self.stat, uris, max_in_flight)
 
@@ -394,45 +579,56 @@ class ObjectStore(ABC):
         bounded_map(self.delete, uris, max_in_flight)
 
     # ---- async twins: awaitables that run the sync call on the shared async pool ----
-    def get_async(self, uri: str) -> asyncio.Future[BytesView]:
+    def get_async(self, uri: str) -> Awaitable[BytesView]:
         return submit_async(self.get, uri)
 
     def get_range_async(self, uri: str, offset: int = 0, length: int | None = None
-                        ) -> asyncio.Future[BytesView]:
+                        ) -> Awaitable[BytesView]:
         return submit_async(self.get_range, uri, offset, length)
 
-    def get_into_async(self, uri: str, dst: Any, *, expected_len: int | None = None) -> asyncio.Future[int]:
+    def get_suffix_async(self, uri: str, length: int) -> Awaitable[BytesView]:
+        return submit_async(self.get_suffix, uri, length)
+
+    def get_ranges_async(self, uri: str, ranges: Sequence[Range | tuple[int, int | None]], **kw: Any
+                         ) -> Awaitable[builtins.list[memoryview]]:
+        return submit_async(self.get_ranges, uri, ranges, **kw)
+
+    def list_info_async(self, uri: str, recursive: bool = False, pattern: str | None = None
+                        ) -> Awaitable[builtins.list[ObjectInfo]]:
+        return submit_async(self.list_info, uri, recursive, pattern)
+
+    def get_into_async(self, uri: str, dst: Any, *, expected_len: int | None = None) -> Awaitable[int]:
         return submit_async(self.get_into, uri, dst, expected_len=expected_len)
 
-    def put_async(self, uri: str, data: Any) -> asyncio.Future[None]:
+    def put_async(self, uri: str, data: Any) -> Awaitable[None]:
         return submit_async(self.put, uri, data)
 
     def list_async(self, uri: str, recursive: bool = False, pattern: str | None = None
-                   ) -> asyncio.Future[list[str]]:
+                   ) -> Awaitable[builtins.list[str]]:
         return submit_async(self.list, uri, recursive, pattern)
 
-    def stat_async(self, uri: str) -> asyncio.Future[dict[str, Any]]:
+    def stat_async(self, uri: str) -> Awaitable[dict[str, Any]]:
         return submit_async(self.stat, uri)
 
-    def exists_async(self, uri: str) -> asyncio.Future[bool]:
+    def exists_async(self, uri: str) -> Awaitable[bool]:
         return submit_async(self.exists, uri)
 
-    def delete_async(self, uri: str, recursive: bool = False) -> asyncio.Future[None]:
+    def delete_async(self, uri: str, recursive: bool = False) -> Awaitable[None]:
         return submit_async(self.delete, uri, recursive)
 
-    def mkdir_async(self, uri: str) -> asyncio.Future[None]:
+    def mkdir_async(self, uri: str) -> Awaitable[None]:
         return submit_async(self.mkdir, uri)
 
     def get_many_async(self, uris: Sequence[str], max_in_flight: int = 64
-                       ) -> asyncio.Future[list[tuple[str, BytesView]]]:
+                       ) -> Awaitable[builtins.list[tuple[str, BytesView]]]:
         return submit_async(self.get_many, uris, max_in_flight)
 
     def put_many_async(self, items: Iterable[tuple[str, Any]], max_in_flight: int = 64
-                       ) -> asyncio.Future[None]:
+                       ) -> Awaitable[None]:
         return submit_async(self.put_many, list(items), max_in_flight)
 
     def stat_many_async(self, uris: Sequence[str], max_in_flight: int = 64
-                        ) -> asyncio.Future[list[dict[str, Any]]]:
+                        ) -> Awaitable[builtins.list[dict[str, Any]]]:
         return submit_async(self.stat_many, uris, max_in_flight)
 
 
@@ -477,6 +673,7 @@ def _writable(dst: Any, uri: str) -> memoryview:
 
 
 def _check_range(uri: str, offset: Any, length: Any) -> tuple[int, int | None]:
+    """Validated (offset, length); a length no object can have (> MAX_LENGTH) becomes None (to the end)."""
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise TypeError(f"offset must be an int, got {type(offset).__name__} (for {uri})")
     if offset < 0:
@@ -486,5 +683,7 @@ def _check_range(uri: str, offset: Any, length: Any) -> tuple[int, int | None]:
             raise TypeError(f"length must be an int or None, got {type(length).__name__} (for {uri})")
         if length < 0:
             raise OverflowError(f"can't convert negative int to unsigned: length {length} (for {uri})")
+        if length > MAX_LENGTH:
+            length = None
     return offset, length
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import InvalidUriError
+from .paths import has_dotdot
 
 __all__ = [
     "SCHEME_ALIASES",
@@ -29,8 +30,9 @@ SCHEME_ALIASES: dict[str, str] = {
     "azure": "az",
     "file": "file",
     "direct": "direct",
+    "memory": "memory",
 }
-SUPPORTED_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "azure://", "file://", "direct://")
+SUPPORTED_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "azure://", "file://", "direct://", "memory://")
 _PATH_SCHEMES = frozenset({"file", "direct"})
 # a first segment that names a server: host:port or [ipv6]:port / [ipv6]
 _ENDPOINT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\](:\d+)?|[A-Za-z0-9_.-]+:\d+)$")
@@ -89,6 +91,11 @@ def parse_uri(uri: str) -> ObjectUri:
     if scheme in _PATH_SCHEMES:
         if not rest:
             raise InvalidUriError(f"{written}:// URI has no path: {uri!r}", uri)
+        if has_dotdot(rest):
+            raise InvalidUriError(f"{written}:// path has a '..' segment, which could reach outside the "
+                                  f"directory it names; refused: {uri!r}", uri)
+        if "\x00" in rest:
+            raise InvalidUriError(f"{written}:// path contains a NUL byte: {uri!r}", uri)
         return ObjectUri(uri, scheme, written, "", rest)
     endpoint = None
     if scheme == "s3":

@@ -31,6 +31,8 @@ from ._api_s3 import *  # noqa: F403
 from ._api_s3 import __all__ as _s3_all
 from ._api_writers import *  # noqa: F403
 from ._api_writers import __all__ as _writers_all
+from ._legacy import *  # noqa: F403
+from ._legacy import __all__ as _legacy_all
 from ._transfer import TransferError, download, upload
 
 
@@ -45,7 +47,7 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    *_core_all, *_datagen_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all,
+    *_core_all, *_datagen_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all, *_legacy_all,
     "upload", "download", "TransferError",
     "BytesView", "ObjectMetadata", "S3dlioError", "ObjectNotFoundError", "LengthMismatchError",
     "UnsupportedOperationError", "ExportStillReferencedError", "InvalidUriError", "PermissionDeniedError",

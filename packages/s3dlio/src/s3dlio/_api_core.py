@@ -6,9 +6,8 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import warnings
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any
 
 from s3dlio_core import (
     BytesView,
@@ -25,9 +24,6 @@ from s3dlio_core import settings as _settings_mod
 from s3dlio_core.bytes_view import as_buffer
 from s3dlio_core.uri import parse_uri, scheme_of
 
-if TYPE_CHECKING:
-    import asyncio
-
 __all__ = [
     "put", "put_bytes", "get", "get_range", "get_many", "get_many_stats", "put_many", "list", "stat",
     "exists", "delete", "mkdir", "create_bucket", "delete_bucket", "list_containers",
@@ -35,8 +31,7 @@ __all__ = [
     "put_async", "put_bytes_async", "get_async", "get_range_async", "get_many_async",
     "get_many_stats_async", "put_many_async", "stat_async", "stat_many_async", "exists_async",
     "mkdir_async", "delete_async", "list_async", "head_async", "get_into", "get_into_async",
-    "list_keys", "list_full_uris", "list_objects", "get_object", "stat_object", "get_by_key", "stat_key",
-    "init_logging", "configure_tokio_threads", "py_total_cpus",
+    "init_logging", "configure_tokio_threads", "py_total_cpus", "drop_page_cache",
 ]
 
 _list = builtins.list
@@ -251,72 +246,72 @@ def stat_many(uris: Sequence[str], max_in_flight: int | None = None) -> builtins
 
 
 # ---------------------------------------------------------------- async twins
-def put_async(prefix: str | None = None, num: Any = None, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+def put_async(prefix: str | None = None, num: Any = None, *args: Any, **kwargs: Any) -> Awaitable[None]:
     """Awaitable `put` (either form)."""
     return submit_async(put, prefix, num, *args, **kwargs)
 
 
-def put_bytes_async(uri: str, data: Any, *, borrow: bool = True) -> asyncio.Future[None]:
+def put_bytes_async(uri: str, data: Any, *, borrow: bool = True) -> Awaitable[None]:
     """Awaitable `put_bytes`; `borrow=False` copies `data` first so the caller may reuse it at once."""
     if not borrow:
         data = bytes(as_buffer(data))
     return submit_async(put_bytes, uri, data)
 
 
-def get_async(uri: str) -> asyncio.Future[BytesView]:
+def get_async(uri: str) -> Awaitable[BytesView]:
     return submit_async(get, uri)
 
 
-def get_range_async(uri: str, offset: int = 0, length: int | None = None) -> asyncio.Future[BytesView]:
+def get_range_async(uri: str, offset: int = 0, length: int | None = None) -> Awaitable[BytesView]:
     return submit_async(get_range, uri, offset, length)
 
 
-def get_into_async(uri: str, dst: Any, *, expected_len: int | None = None) -> asyncio.Future[int]:
+def get_into_async(uri: str, dst: Any, *, expected_len: int | None = None) -> Awaitable[int]:
     return submit_async(get_into, uri, dst, expected_len=expected_len)
 
 
 def get_many_async(uris: Sequence[str], max_in_flight: int | None = None, **kw: Any
-                   ) -> asyncio.Future[builtins.list[tuple[str, BytesView]]]:
+                   ) -> Awaitable[builtins.list[tuple[str, BytesView]]]:
     return submit_async(get_many, _list(uris), max_in_flight, **kw)
 
 
 def get_many_stats_async(uris: Sequence[str], max_in_flight: int | None = None, **kw: Any
-                         ) -> asyncio.Future[tuple[int, int]]:
+                         ) -> Awaitable[tuple[int, int]]:
     return submit_async(get_many_stats, _list(uris), max_in_flight, **kw)
 
 
 def put_many_async(items: Iterable[tuple[str, Any]], max_in_flight: int | None = None, *,
-                   borrow: bool = True) -> asyncio.Future[None]:
+                   borrow: bool = True) -> Awaitable[None]:
     items = _list(items)
     if not borrow:
         items = [(u, bytes(as_buffer(d))) for u, d in items]
     return submit_async(put_many, items, max_in_flight)
 
 
-def stat_async(uri: str) -> asyncio.Future[dict[str, Any]]:
+def stat_async(uri: str) -> Awaitable[dict[str, Any]]:
     return submit_async(stat, uri)
 
 
 def stat_many_async(uris: Sequence[str], max_in_flight: int | None = None
-                    ) -> asyncio.Future[builtins.list[dict[str, Any]]]:
+                    ) -> Awaitable[builtins.list[dict[str, Any]]]:
     return submit_async(stat_many, _list(uris), max_in_flight)
 
 
-def exists_async(uri: str) -> asyncio.Future[bool]:
+def exists_async(uri: str) -> Awaitable[bool]:
     scheme_of(uri)  # like the original: a bad scheme raises before the stat
     return submit_async(exists, uri)
 
 
-def mkdir_async(uri: str) -> asyncio.Future[None]:
+def mkdir_async(uri: str) -> Awaitable[None]:
     return submit_async(mkdir, uri)
 
 
-def delete_async(uri: str, recursive: bool = False) -> asyncio.Future[None]:
+def delete_async(uri: str, recursive: bool = False) -> Awaitable[None]:
     return submit_async(delete, uri, recursive)
 
 
 def list_async(uri: str, recursive: bool = False, pattern: str | None = None
-               ) -> asyncio.Future[builtins.list[str]]:
+               ) -> Awaitable[builtins.list[str]]:
     return submit_async(list, uri, recursive, pattern)
 
 
@@ -329,63 +324,9 @@ def _head(uri: str) -> Any:
         return None
 
 
-def head_async(uri: str) -> asyncio.Future[Any]:
+def head_async(uri: str) -> Awaitable[Any]:
     """Awaitable metadata of `uri` as an ObjectMetadata, or None when the object does not exist."""
     return submit_async(_head, uri)
-
-
-# ---------------------------------------------------------------- legacy names
-def list_full_uris(uri: str) -> builtins.list[str]:
-    """Alias of `list(uri)` (one level)."""
-    return list(uri)
-
-
-def list_keys(uri: str) -> builtins.list[str]:
-    """Keys (paths relative to `uri`) of a one-level listing, e.g. ['a.bin', 'sub/']."""
-    base = uri if uri.endswith("/") else uri + "/"
-    out = []
-    for full in list(uri):
-        if full.startswith(base):
-            key = full[len(base):]
-        elif full.startswith(uri):
-            key = full[len(uri):].lstrip("/") if not uri.endswith("/") else full[len(uri):]
-        else:
-            key = full.rstrip("/").rsplit("/", 1)[-1] + ("/" if full.endswith("/") else "")
-        if key:
-            out.append(key)
-    return out
-
-
-def list_objects(uri: str, recursive: bool = False) -> builtins.list[str]:
-    """Deprecated (v0.8): keys under `uri`; use `list`, which returns full URIs."""
-    warnings.warn("list_objects is deprecated; use s3dlio.list (it returns full URIs)",
-                  DeprecationWarning, stacklevel=2)
-    base = uri if uri.endswith("/") else uri + "/"
-    return [u[len(base):] if u.startswith(base) else u for u in list(uri, recursive=recursive)]
-
-
-def get_object(uri: str) -> BytesView:
-    """Legacy alias of `get`."""
-    return get(uri)
-
-
-def stat_object(uri: str) -> dict[str, Any]:
-    """Legacy alias of `stat`."""
-    return stat(uri)
-
-
-def get_by_key(bucket: str, key: str) -> BytesView:
-    """Deprecated: `get("s3://{bucket}/{key}")`."""
-    warnings.warn("get_by_key is deprecated; use s3dlio.get('s3://bucket/key')", DeprecationWarning,
-                  stacklevel=2)
-    return get(f"s3://{bucket}/{key}")
-
-
-def stat_key(bucket: str, key: str) -> dict[str, Any]:
-    """Deprecated: `stat("s3://{bucket}/{key}")`."""
-    warnings.warn("stat_key is deprecated; use s3dlio.stat('s3://bucket/key')", DeprecationWarning,
-                  stacklevel=2)
-    return stat(f"s3://{bucket}/{key}")
 
 
 # ---------------------------------------------------------------- logging and runtime
@@ -416,6 +357,17 @@ def configure_tokio_threads(n: int = 0) -> None:
                       if os.environ.get(v, "").isdigit()), 1)
         n = 0 if world <= 1 else max(4, (os.cpu_count() or 1) // world)
     _settings_mod.configure(rt_threads=n)
+
+
+def drop_page_cache(uri: str) -> int:
+    """Drop a file:// (or direct://) object, or every file under a directory URI, from the page cache
+    (posix_fadvise DONTNEED), so the next read comes from the disk: benchmark hygiene between epochs.
+    Returns how many files were advised; other schemes raise UnsupportedOperationError."""
+    store, u = store_for_uri(uri)
+    drop = getattr(store, "drop_cache", None)
+    if drop is None:
+        raise UnsupportedOperationError(f"drop_page_cache works on file:// and direct:// URIs, not {uri}", uri)
+    return int(drop(uri))
 
 
 def py_total_cpus() -> int:

@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 __all__ = ["configure_s3", "MultipartUploadWriter", "ReservedBuffer"]
 
-try:
-    from s3dlio_backends.s3.writer import MultipartUploadWriter, ReservedBuffer
-except ImportError as _e:  # pragma: no cover - s3dlio-backends not installed
-    _why = str(_e)
-
-    class ReservedBuffer(bytearray):  # type: ignore[no-redef]
-        """The buffer behind a reserved memoryview (MultipartUploadWriter.reserve)."""
-
-    class MultipartUploadWriter:  # type: ignore[no-redef]
-        """Placeholder: the S3 backend (s3dlio-backends) is not installed."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            from s3dlio_core.errors import BackendNotInstalledError
-
-            raise BackendNotInstalledError(f"MultipartUploadWriter needs s3dlio-backends ({_why}); "
-                                           "pip install s3dlio-backends")
-
-        @classmethod
-        def from_uri(cls, uri: str, *args: Any, **kwargs: Any) -> Any:
-            return cls(uri, *args, **kwargs)
+from s3dlio_backends.s3.writer import MultipartUploadWriter, ReservedBuffer
 
 
 def configure_s3(endpoint_url: str | None = None, region: str | None = None,

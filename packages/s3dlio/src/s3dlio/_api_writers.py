@@ -7,13 +7,11 @@ and keeps a CRC32C of the uncompressed bytes.
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
 import threading
 from typing import Any
 
 from s3dlio_core import S3dlioError, as_buffer, store_for_uri
+from s3dlio_core.checksum import ChecksummingWriter, crc32c
 from s3dlio_core.compressed_writer import EXTENSIONS, CompressingWriter, normalize_codec
 from s3dlio_core.errors import InvalidUriError
 from s3dlio_core.uri import scheme_of
@@ -133,9 +131,9 @@ class PyObjectWriter:
         self.uri = uri
         store, _ = store_for_uri(uri)
         inner = store.open_writer(uri)
-        self._w = CompressingWriter(inner, codec, opts.compression_level, opts.chunk_size) if ext else inner
-        self._compressed = ext is not None
-        self._crc = 0
+        if ext:
+            inner = CompressingWriter(inner, codec, opts.compression_level, opts.chunk_size)
+        self._w = ChecksummingWriter(inner)  # CRC-32C of the uncompressed stream, as the original's
         self._n = 0
         self._lock = threading.Lock()
         self._state = "open"  # open, finalized, aborted
@@ -151,7 +149,6 @@ class PyObjectWriter:
             except BaseException:
                 self._fail()
                 raise
-            self._crc = _crc32c(self._crc, mv)
             self._n += mv.nbytes
         return mv.nbytes
 
@@ -168,11 +165,11 @@ class PyObjectWriter:
 
     def compressed_bytes(self) -> int:
         """Bytes sent to the store so far (after compression; equals bytes_written without it)."""
-        return self._w.compressed_bytes if self._compressed else self._n
+        return self._w.compressed_bytes
 
     def checksum(self) -> str:
         """CRC32C of the uncompressed bytes so far, as 'crc32c:%08x'."""
-        return f"crc32c:{self._crc:08x}"
+        return self._w.checksum()
 
     # ---- ending ----
     def finalize(self) -> WriterStats:
@@ -270,45 +267,7 @@ def create_direct_filesystem_writer(uri: str, options: PyWriterOptions | None = 
     return _make(uri, options, ("direct",), "direct filesystem")
 
 
-# ---- CRC32C straight from the caller's buffer (google-crc32c's own API insists on read-only bytes) ----
-_crc_fn: Any = None
-_crc_lock = threading.Lock()
-
-
-def _load_crc() -> Any:
-    global _crc_fn
-    with _crc_lock:
-        if _crc_fn is None:
-            import google_crc32c
-
-            fn: Any = None
-            libs = glob.glob(os.path.join(os.path.dirname(os.path.dirname(google_crc32c.__file__)),
-                                          "google_crc32c.libs", "libcrc32c*.so*"))
-            for path in libs:
-                try:
-                    f = ctypes.CDLL(path).crc32c_extend
-                    f.argtypes = [ctypes.c_uint32, ctypes.c_void_p, ctypes.c_size_t]
-                    f.restype = ctypes.c_uint32
-                    fn = f
-                    break
-                except (OSError, AttributeError):
-                    continue
-            _crc_fn = fn if fn is not None else False
-    return _crc_fn
-
-
 def _crc32c(crc: int, mv: memoryview) -> int:
-    """crc32c extended by `mv`: read in place (writable buffers, whole bytes objects), else from one copy."""
-    fn = _crc_fn if _crc_fn is not None else _load_crc()
-    n = mv.nbytes
-    if not n:
-        return crc
-    if fn:
-        if not mv.readonly:
-            return int(fn(crc, ctypes.addressof(ctypes.c_char.from_buffer(mv)), n))
-        obj = mv.obj
-        if isinstance(obj, bytes) and len(obj) == n:  # ctypes passes a bytes object's own buffer
-            return int(fn(crc, obj, n))
-    import google_crc32c
-
-    return int(google_crc32c.extend(crc, bytes(mv)))
+    """CRC-32C of `mv` extending `crc` (kept for callers that still import it here; use
+    `s3dlio_core.checksum.crc32c`)."""
+    return crc32c(mv, crc)

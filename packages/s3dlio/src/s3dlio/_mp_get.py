@@ -135,6 +135,11 @@ def mp_get(uri: str, procs: int = 4, jobs: int = 64, num: int = 1000, template: 
     validate_max_in_flight(jobs, "jobs")
     if isinstance(num, bool) or not isinstance(num, int) or num < 0:
         raise ValueError(f"num must be an int >= 0, got {num!r}")
+    if scheme_of(uri) == "memory":
+        from s3dlio_core.errors import UnsupportedOperationError
+
+        raise UnsupportedOperationError(f"mp_get cannot read {uri}: memory:// objects live in this process "
+                                        "and its worker processes cannot see them", uri)
     uris = mp_get_uris(uri, num, template)
     nproc = max(1, min(procs, len(uris)))
     tasks = [(i, uris[i::nproc], jobs) for i in range(nproc) if uris[i::nproc]]

@@ -11,6 +11,7 @@ from typing import Any
 
 from s3dlio_core import S3dlioError, bounded_map, store_for_uri, validate_max_in_flight
 from s3dlio_core.listing import compile_pattern, glob_to_regex
+from s3dlio_core.paths import join_key, make_dirs
 
 __all__ = ["upload", "download", "TransferError", "expand_local_patterns"]
 
@@ -143,13 +144,13 @@ def download(src_uri: str | None = None, dest_dir: str | None = None, max_in_fli
     if not objects:
         raise S3dlioError(f"No objects matched for download: {src_uri}", src_uri)
     base = src_uri if src_uri.endswith("/") else src_uri.rsplit("/", 1)[0] + "/"
-    os.makedirs(dest_dir, exist_ok=True)
+    make_dirs(dest_dir)
     failures: dict[str, BaseException] = {}
 
     def one(obj: str) -> None:
         rel = obj[len(base):] if obj.startswith(base) else obj.rsplit("/", 1)[-1]
-        target = os.path.join(dest_dir, *[p for p in rel.split("/") if p not in ("", ".", "..")])
         try:
+            target = join_key(dest_dir, rel, obj)  # a key with '..' must not land outside dest_dir
             n = store.download_to(obj, target)
             if progress is not None:
                 progress(n)
