@@ -36,6 +36,18 @@ CASES: list[tuple[str, str, int | None]] = [
      "    g = m.Generator(SIZE, 1, 1, threads=THREADS)\n"
      "    while g.fill_chunk(buf):\n"
      "        pass", 1),
+    ("Generator.fill_chunk seed=42 (the original's bytes) 8MiB chunks",
+     "buf = bytearray(8 << 20)\n"
+     "def fn():\n"
+     "    g = m.Generator(SIZE, 1, 1, threads=THREADS, seed=42)\n"
+     "    while g.fill_chunk(buf):\n"
+     "        pass", 1),
+    ("Generator.fill_chunk seed=42 (the original's bytes) 8MiB chunks",
+     "buf = bytearray(8 << 20)\n"
+     "def fn():\n"
+     "    g = m.Generator(SIZE, 1, 1, threads=THREADS, seed=42)\n"
+     "    while g.fill_chunk(buf):\n"
+     "        pass", None),
 ]
 
 TIMER = """

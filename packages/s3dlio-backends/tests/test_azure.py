@@ -262,7 +262,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str
     uri = f"az://{azure_container}/race.bin"
     s3dlio.put(uri, os.urandom(3 * MiB))
     store, _ = s3dlio_core.store_for_uri(uri)
-    real = store._read_range_into  # (3 MiB > the 1 MiB range threshold: a split read)
+    real = store._fetch_range_into  # (3 MiB > the 1 MiB range threshold: a split read)
     replaced: list[int] = []
 
     def racing(*args: object) -> None:
@@ -271,7 +271,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, azure_container: str
             s3dlio.put(uri, os.urandom(3 * MiB))
         return real(*args)
 
-    monkeypatch.setattr(store, "_read_range_into", racing)
+    monkeypatch.setattr(store, "_fetch_range_into", racing)
     with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
         s3dlio.get(uri)
 
@@ -300,14 +300,14 @@ def test_put_verify_replaces_a_truncated_upload(env, azure_container: str, monke
     try:
         uri = f"az://{azure_container}/verified.bin"
         store, _ = s3dlio_core.store_for_uri(uri)
-        real = store._put_single
+        real = store._put_one
         calls: list[int] = []
 
         def flaky(where: object, data: memoryview) -> None:
             calls.append(data.nbytes)
             real(where, data[:-1] if len(calls) == 1 else data)  # the first attempt loses a byte
 
-        monkeypatch.setattr(store, "_put_single", flaky)
+        monkeypatch.setattr(store, "_put_one", flaky)
         payload = os.urandom(10_000)
         s3dlio.put(uri, payload)
         assert calls == [10_000, 10_000]
@@ -390,3 +390,27 @@ def test_credential_switch(env, azurite, azure_container: str) -> None:
     env.setenv("S3DLIO_AZURE_CREDENTIAL", "auto")
     registry.clear_store_cache()
     assert bytes(s3dlio.get(uri)) == b"with the key"
+
+
+def test_a_store_configured_in_code(azurite, azure_container: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AzureConfig instead of AZURE_* variables; repr never shows the key, SAS or connection string."""
+    from s3dlio_core import new_store
+    from s3dlio_core.store_config import StoreConfig
+
+    for k in (*azurite.env, "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "S3DLIO_AZURE_SAS_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = AzureConfig(account=ACCOUNT, account_key=KEY, endpoint=azurite.endpoint, max_retry_attempts=4)
+    store = new_store(f"az://{ACCOUNT}/{azure_container}/", cfg)
+    assert store.settings.max_retry_attempts == 4
+    uri = f"az://{ACCOUNT}/{azure_container}/cfg.bin"
+    store.put(uri, b"configured in code")
+    assert bytes(store.get(uri)) == b"configured in code"
+    by_cs = AzureStore(AzureConfig(connection_string=azurite.connection_string, sas_token="sv=1&sig=SIGSECRET"))
+    assert by_cs.config.account == ACCOUNT and by_cs.config.account_key == KEY
+    assert bytes(by_cs.get(uri)) == b"configured in code"
+    for text in (repr(cfg), repr(store), repr(by_cs.config), str(by_cs.config)):
+        _secrets_absent(text, KEY, azurite.connection_string, "SIGSECRET")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    tuned = new_store(f"az://{ACCOUNT}/{azure_container}/", StoreConfig(max_retry_attempts=2))
+    assert isinstance(tuned, AzureStore) and tuned.config.account == ACCOUNT  # the environment's, tuned
+    assert tuned.settings.max_retry_attempts == 2 and bytes(tuned.get(uri)) == b"configured in code"

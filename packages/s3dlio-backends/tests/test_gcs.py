@@ -223,7 +223,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, gcs_bucket: str, sma
     uri = f"gs://{gcs_bucket}/race.bin"
     s3dlio.put(uri, os.urandom(3 * MiB))
     store, _ = s3dlio_core.store_for_uri(uri)
-    real = store._read_range_into
+    real = store._fetch_range_into
     replaced: list[int] = []
 
     def racing(*args: object) -> None:
@@ -232,7 +232,7 @@ def test_ranged_read_refuses_an_object_replaced_midway(env, gcs_bucket: str, sma
             s3dlio.put(uri, os.urandom(3 * MiB))
         return real(*args)
 
-    monkeypatch.setattr(store, "_read_range_into", racing)
+    monkeypatch.setattr(store, "_fetch_range_into", racing)
     with pytest.raises(s3dlio_core.errors.StorageIOError, match="changed while it was read"):
         s3dlio.get(uri)
 
@@ -292,14 +292,14 @@ def test_put_verify_replaces_a_truncated_upload(env, gcs_bucket: str, monkeypatc
     try:
         uri = f"gs://{gcs_bucket}/verified.bin"
         store, _ = s3dlio_core.store_for_uri(uri)
-        real = store._put_single
+        real = store._put_one
         calls: list[int] = []
 
         def flaky(where: object, data: memoryview) -> None:
             calls.append(data.nbytes)
             real(where, data[:-1] if len(calls) == 1 else data)  # the first attempt loses a byte
 
-        monkeypatch.setattr(store, "_put_single", flaky)
+        monkeypatch.setattr(store, "_put_one", flaky)
         payload = os.urandom(10_000)
         s3dlio.put(uri, payload)
         assert calls == [10_000, 10_000]
@@ -338,3 +338,47 @@ def test_missing_google_credentials_is_a_typed_error(monkeypatch: pytest.MonkeyP
     with pytest.raises(s3dlio.PermissionDeniedError) as ei:
         store.stat("gs://some-bucket/x.bin")
     assert "gs://some-bucket/x.bin" in str(ei.value) and "GOOGLE_APPLICATION_CREDENTIALS" in str(ei.value)
+
+
+def test_a_store_configured_in_code(fake_gcs, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GcsConfig instead of STORAGE_EMULATOR_HOST; tunables from the config; a plain StoreConfig tunes the
+    environment's configuration."""
+    from s3dlio_core import new_store
+    from s3dlio_core.store_config import StoreConfig
+
+    for k in ("STORAGE_EMULATOR_HOST", "GCS_ENDPOINT_URL"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = GcsConfig(endpoint=fake_gcs.endpoint, anonymous=True, multipart_threshold=MiB, multipart_part_size=MiB)
+    store = new_store(f"gs://{gcs_bucket}/", cfg)
+    assert store.settings.multipart_threshold == MiB
+    data = os.urandom(3 * MiB + 1)
+    uri = f"gs://{gcs_bucket}/cfg.bin"
+    store.put(uri, data)  # above the config's threshold: a resumable upload in 1 MiB chunks
+    assert bytes(store.get(uri)) == data
+    assert GcsConfig(endpoint="127.0.0.1:1/").endpoint == "http://127.0.0.1:1"
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.endpoint)
+    tuned = new_store(f"gs://{gcs_bucket}/", StoreConfig(max_retry_attempts=2))
+    assert isinstance(tuned, GcsStore) and tuned.config.anonymous and tuned.settings.max_retry_attempts == 2
+    assert bytes(tuned.get(uri)) == data
+    key_file = GcsConfig(credentials_file="/secret/path/key.json")
+    assert "/secret/path" not in repr(key_file)
+    with pytest.raises(s3dlio.PermissionDeniedError) as ei:  # the file named in the config is the one used
+        GcsStore(GcsConfig(credentials_file="/no/such/key.json")).stat(uri)
+    assert uri in str(ei.value) and "/no/such/key.json" in str(ei.value)
+
+
+def test_a_credentials_file_in_the_config_is_loaded(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An authorized-user file: its credentials (and quota project) come from the file, not from ADC."""
+    import json
+    import warnings
+
+    f = tmp_path / "user.json"
+    f.write_text(json.dumps({"type": "authorized_user", "client_id": "id.apps", "client_secret": "CLIENT-SECRET",
+                             "refresh_token": "REFRESH-TOKEN", "quota_project_id": "from-file"}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))  # never consulted
+    store = GcsStore(GcsConfig(credentials_file=str(f)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the library stays quiet
+        creds, project = store._gcs._credentials("gs://b/k")
+    assert type(creds).__name__ == "Credentials" and creds.refresh_token == "REFRESH-TOKEN"
+    assert project == "from-file" and "CLIENT-SECRET" not in repr(store.config) + repr(store)

@@ -22,6 +22,10 @@ MiB = 1 << 20
 class MemorySink:
     """Collects parts in memory like a server would; can fail a chosen part."""
 
+    min_part_size = MIN_PART_SIZE
+    part_quantum = 1
+    sequential = False
+
     def __init__(self, fail_part: int | None = None, delay: float = 0.0) -> None:
         self.parts: dict[int, bytes] = {}
         self.created = 0
@@ -71,6 +75,32 @@ def test_part_sizes() -> None:
         assert -(-total // size) <= MAX_PARTS and size % MiB == 0
     assert default_max_in_flight(16 * MiB) == 32 and default_max_in_flight(8 * MiB) == 64
     assert default_max_in_flight(5 * MiB) == 103
+    q = 256 * 1024  # a sink with a small minimum and a quantum (GCS resumable chunks)
+    assert part_size_for(None, 1 * MiB + 1000, q, q) == 1 * MiB
+    assert part_size_for(None, 1000, q, q) == q
+
+
+def test_a_sequential_sink_gets_one_part_at_a_time_in_order() -> None:
+    class Sequential(MemorySink):
+        min_part_size = 256 * 1024
+        part_quantum = 256 * 1024
+        sequential = True
+
+        def __init__(self) -> None:
+            super().__init__(delay=0.005)
+            self.order: list[int] = []
+
+        def upload_part(self, upload_id: str, number: int, data: memoryview) -> str:
+            self.order.append(number)
+            return super().upload_part(upload_id, number, data)
+
+    sink = Sequential()
+    c = MultipartCoordinator(sink, 1 * MiB, max_in_flight=8, total=5 * MiB + 3)
+    assert c.part_size == 1 * MiB and c.max_in_flight == 1
+    data = bytes(range(256)) * (20 * 1024 + 0) + b"abc"
+    c.write(memoryview(data), borrow=True)
+    c.finish()
+    assert sink.order == [1, 2, 3, 4, 5, 6] and sink.max_seen == 1 and sink.joined() == data
 
 
 def test_parts_arrive_in_order_and_complete() -> None:

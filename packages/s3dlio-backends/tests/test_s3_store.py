@@ -284,6 +284,16 @@ def test_https_endpoint_with_a_ca_bundle(tls_server: Any, monkeypatch: pytest.Mo
         clear_store_cache()
         with pytest.raises(s3dlio.S3dlioError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
             s3dlio.get(bucket + "/k.bin")
+        # the same through a store configured in code: the bundle in an S3Config, the endpoint URL too
+        from s3dlio_backends.s3 import S3Config
+        from s3dlio_core import new_store
+
+        monkeypatch.delenv("S3DLIO_S3_ENDPOINT_TLS_PORTS")
+        url = f"https://127.0.0.1:{port}"
+        store = new_store("s3://tls-bucket/", S3Config(endpoint_url=url, ca_bundle=tls_server.cert))
+        assert bytes(store.get("s3://tls-bucket/k.bin")) == data
+        with pytest.raises(s3dlio.S3dlioError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            new_store("s3://tls-bucket/", S3Config(endpoint_url=url)).get("s3://tls-bucket/k.bin")
     finally:
         clear_store_cache()
 

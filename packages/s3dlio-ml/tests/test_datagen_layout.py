@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from s3dlio_ml.datagen import BLOCK_SIZE, DataLayout, generate_data
+from s3dlio_ml.datagen import BLOCK_SIZE, DataLayout, Generator, generate_data
 
 MiB = BLOCK_SIZE
 
@@ -26,10 +26,21 @@ def test_zero_runs_follow_the_original() -> None:
     assert DataLayout(1000, 1, 3).zero_len(0) == 666
 
 
-def test_partial_tail_block_is_a_prefix_of_a_full_block() -> None:
-    data = np.frombuffer(generate_data(3 * MiB // 2, 1, 2, seed=3), dtype=np.uint8)
+def test_partial_tail_block_is_a_prefix_of_a_full_block_without_a_seed() -> None:
+    """The original's one-shot generate_data: the 512 KiB tail is a prefix of a full block (no zeros)."""
+    data = np.frombuffer(generate_data(3 * MiB // 2, 1, 2), dtype=np.uint8)
     assert not data[MiB - MiB // 2:MiB].any()  # block 0 ends in 512 KiB of zeros
-    assert data[MiB:].all() or np.count_nonzero(data[MiB:]) > MiB // 2 - 5000  # the tail has none
+    assert np.count_nonzero(data[MiB:]) > MiB // 2 - 5000  # the tail has none
+
+
+def test_partial_tail_block_has_its_own_length_in_generator_and_seeded_calls() -> None:
+    """The original's Generator: the tail's random part is its length minus a full block's zero run."""
+    for data in (np.frombuffer(generate_data(3 * MiB // 2, 1, 2, seed=3), dtype=np.uint8),
+                 np.frombuffer(Generator(3 * MiB // 2, 1, 2).generate_chunk(), dtype=np.uint8)):
+        assert not data[MiB // 2:].any()  # 512 KiB of zeros ending block 0, then an all-zero tail
+        assert np.count_nonzero(data[:MiB // 2]) > MiB // 2 - 5000
+    lay = DataLayout(MiB + 600_000, 1, 2, seed=1)
+    assert lay.random_len(0) == MiB // 2 and lay.random_len(1) == 600_000 - MiB // 2
 
 
 def test_dedup_blocks_are_copies() -> None:

@@ -93,7 +93,9 @@ def test_should_create_bucket_makes_the_directory(tmp_path: pathlib.Path) -> Non
 def test_npz_and_tfrecord_object_types(prefix: str) -> None:
     s3dlio.put(prefix, 1, template="a.npz", size=65536, object_type="NPZ")
     arr = np.load(io.BytesIO(bytes(s3dlio.get(prefix + "a.npz"))))
-    assert arr[arr.files[0]].nbytes == 65536
+    assert arr.files == ["data"]
+    assert arr["data"].shape == (65536,) and arr["data"].dtype == np.uint8  # the true shape (the original: (1,))
+    assert s3dlio.read_npz(prefix + "a.npz", "data").shape == (65536,)
     s3dlio.put(prefix, 1, template="a.tfrecord", size=65536, object_type="tfrecord")
     rec = bytes(s3dlio.get(prefix + "a.tfrecord"))
     assert len(rec) == 65536 + 16

@@ -169,8 +169,8 @@ import hashlib, zstandard, s3dlio
 from s3dlio_ml._datagen_kernel import kernel_name
 assert kernel_name() == "numpy"
 MiB = 1 << 20
-d = bytes(s3dlio.generate_data(8 * MiB, 2, 3, seed=11))
-assert d == bytes(s3dlio.generate_data_with_threads(8 * MiB, 2, 3, threads=3, seed=11))
+d = bytes(s3dlio.generate_data(8 * MiB, 2, 3, seed=11, exact=False))
+assert d == bytes(s3dlio.generate_data_with_threads(8 * MiB, 2, 3, threads=3, seed=11, exact=False))
 assert len({hashlib.sha1(d[i:i + MiB]).digest() for i in range(0, len(d), MiB)}) == 4
 r = 4 * MiB / len(zstandard.ZstdCompressor(level=1).compress(d[:4 * MiB]))
 assert abs(r - 3) < 0.3, r

@@ -153,3 +153,68 @@ def test_complete_example_distributed_upload(tmp_path: Path) -> None:
     assert total["total_requests"] >= 1000 and total["error_count"] == 0
     assert total["bytes_written"] == sum(len(f"File {i} data") for i in range(1000))
     assert n_listed == 1000  # the merged view of every endpoint
+
+
+# ---------------------------------------------------------------- the async facade over the backend ObjectStore
+@pytest.mark.asyncio
+async def test_facade_routing_relative_keys_and_stats(tmp_path: Path) -> None:
+    e1, e2, e3 = _dirs(tmp_path, ["ep1", "ep2", "ep3"])
+    store = s3dlio.create_multi_endpoint_store([e1, e2, e3])
+    for i in range(6):
+        await store.put(f"{e1}/k{i}.bin", b"v" * 10)
+    assert sorted(p.name for p in (tmp_path / "ep2").iterdir()) == ["k1.bin", "k4.bin"]
+    await store.put("rel/x.bin", b"r")  # a relative key lands under the chosen endpoint
+    assert (tmp_path / "ep1" / "rel" / "x.bin").read_bytes() == b"r"
+    assert bytes(await store.get("rel/x.bin")) == b"r"
+    assert bytes(await store.get_range(f"{e3}/k2.bin", 2, 3)) == b"vvv"
+    assert (await store.stat(f"{e2}/k0.bin"))["size"] == 10
+    # 7 puts, a get that missed on ep2 then hit ep1 (the endpoint it names), a range, a stat
+    assert [p["total_requests"] for p in store.get_endpoint_stats()] == [5, 3, 3]
+    assert store.get_total_stats()["bytes_written"] == 61 and store.endpoint_health()[0]["healthy"]
+    listed = await store.list(f"{e2}/", recursive=True)
+    assert {d["uri"]: d["size"] for d in listed} == {**{f"{e2}/k{i}.bin": 10 for i in range(6)},
+                                                     f"{e2}/rel/x.bin": 1}
+    assert await store.list_all_endpoints(f"{e1}/rel/") == [f"{e1}/rel/x.bin"]
+    await store.put_to_endpoint(2, f"{e1}/only3", b"3")
+    assert bytes(await store.get_from_endpoint(2, f"{e1}/only3")) == b"3"
+    await store.delete_from_endpoint(2, f"{e1}/only3")
+    await store.put_all_endpoints(f"{e1}/all", b"a")
+    assert all((tmp_path / n / "all").exists() for n in ("ep1", "ep2", "ep3"))
+    await store.delete(f"{e1}/all")
+    assert not any((tmp_path / n / "all").exists() for n in ("ep1", "ep2", "ep3"))
+    with pytest.raises(s3dlio.ObjectNotFoundError):
+        await store.get(f"{e1}/nope")
+    with pytest.raises(TypeError):
+        await store.put(f"{e1}/b", 12345)
+    with pytest.raises(OverflowError):
+        await store.get_range(f"{e1}/k0.bin", -1, 2)
+
+
+@pytest.mark.asyncio
+async def test_facade_keys_never_escape_the_endpoint_root(tmp_path: Path) -> None:
+    (r,) = _dirs(tmp_path, ["R"])
+    store = s3dlio.create_multi_endpoint_store([r])
+    for bad in ("../x", f"{r}/../x"):
+        with pytest.raises(s3dlio.InvalidUriError) as ei:
+            await store.put(bad, b"escaped")
+        assert bad in str(ei.value)
+    assert not (tmp_path / "x").exists() and list((tmp_path / "R").iterdir()) == []
+
+
+def test_the_object_store_behind_the_facade_serves_loaders_and_readers(tmp_path: Path) -> None:
+    import zipfile
+
+    from s3dlio_core import ObjectStore
+
+    e1, e2 = _dirs(tmp_path, ["a", "b"])
+    facade = s3dlio.create_multi_endpoint_store([e1, e2])
+    store = facade.store
+    assert isinstance(store, ObjectStore)
+    zpath = tmp_path / "z.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr("inner.txt", "from a zip on an endpoint")
+    store.put_all_endpoints(f"{e1}/z.zip", zpath.read_bytes())
+    with zipfile.ZipFile(store.open_reader(f"{e2}/z.zip")) as z:
+        assert z.read("inner.txt") == b"from a zip on an endpoint"
+    assert [i.size for i in store.list_info(f"{e1}/")] == [zpath.stat().st_size]
+    assert facade.get_total_stats()["total_requests"] >= 3  # one set of counters behind both APIs

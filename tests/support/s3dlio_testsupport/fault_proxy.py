@@ -1,5 +1,6 @@
 """A loopback HTTP proxy in front of a real S3 server that records every request line and can answer
-chosen requests with a fault instead of forwarding them: 503 SlowDown, 500, 403, or a connection reset.
+chosen requests with a fault instead of forwarding them: 503 SlowDown, 429, 500, 403, or a connection reset.
+It forwards to any HTTP/1.1 server (S3, fake-gcs-server, Azurite); the fault bodies are S3-style XML.
 
 Requests are forwarded byte for byte (the Host header included), so SigV4 signatures made for the proxy's
 address verify at the server behind it.
@@ -15,6 +16,7 @@ __all__ = ["FaultProxy"]
 
 _FAULTS = {
     "503": (503, "Slow Down", "SlowDown", "Please reduce your request rate."),
+    "429": (429, "Too Many Requests", "TooManyRequests", "Please reduce your request rate."),
     "500": (500, "Internal Server Error", "InternalError", "We encountered an internal error."),
     "403": (403, "Forbidden", "AccessDenied", "Access Denied"),
 }

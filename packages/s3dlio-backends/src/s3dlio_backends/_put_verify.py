@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from s3dlio_core.errors import S3dlioError, StorageIOError
-from s3dlio_core.settings import settings
+from s3dlio_core.settings import Settings
 from s3dlio_core.uri import ObjectUri
 
 __all__ = ["put_verified", "verify_size"]
@@ -23,9 +23,8 @@ log = logging.getLogger("s3dlio.put_verify")
 
 
 def put_verified(u: ObjectUri, data: memoryview, put: Callable[[], Any], stat: Callable[[], dict[str, Any]],
-                 delete: Callable[[], Any]) -> None:
-    """Run `put` until `stat` reports `data`'s size (see the module docstring)."""
-    s = settings()
+                 delete: Callable[[], Any], s: Settings) -> None:
+    """Run `put` until `stat` reports `data`'s size (see the module docstring; `s`: the store's settings)."""
     want = data.nbytes
     last: BaseException | None = None
     for attempt in range(1, s.put_max_retries + 1):

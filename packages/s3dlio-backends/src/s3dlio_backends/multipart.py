@@ -1,9 +1,11 @@
 """Multipart upload coordination shared by the backends: cut a stream into parts, upload several in
 parallel (bounded), complete in order, and abort on any failure so no parts and no partial object remain.
 
-A backend supplies a `PartSink` (create / upload_part / complete / abort). Part size: 16 MiB by default,
-never below 5 MiB, and it grows so that an object stays under 10,000 parts (known size: chosen up front;
-streaming: doubled after every 1,000 parts).
+A backend supplies a `PartSink` (create / upload_part / complete / abort) and says what its service
+allows: the smallest part (`min_part_size`: S3's 5 MiB, GCS's 256 KiB), the multiple every part but the
+last must be (`part_quantum`) and whether parts must go up one at a time, in order (`sequential`: a GCS
+resumable session). Part size: 16 MiB by default, never below the sink's minimum, and it grows so that an
+object stays under 10,000 parts (known size: chosen up front; streaming: doubled after every 1,000 parts).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ GROW_EVERY = 1_000  # streaming: double the part size after this many parts
 
 
 class PartSink(Protocol):
+    """The service calls behind one multipart upload (see the module docstring)."""
+
+    min_part_size: int
+    part_quantum: int
+    sequential: bool
+
     def create(self) -> str: ...
 
     def upload_part(self, upload_id: str, number: int, data: memoryview) -> str: ...
@@ -36,10 +44,13 @@ class PartSink(Protocol):
     def abort(self, upload_id: str) -> None: ...
 
 
-def part_size_for(total: int | None, requested: int | None = None) -> int:
-    """The part size to use: `requested` (default 16 MiB), at least 5 MiB, large enough for `total` to
-    fit in 10,000 parts (rounded up to a whole MiB)."""
-    size = max(MIN_PART_SIZE, requested or DEFAULT_PART_SIZE)
+def part_size_for(total: int | None, requested: int | None = None, minimum: int = MIN_PART_SIZE,
+                  quantum: int = 1) -> int:
+    """The part size to use: `requested` (default 16 MiB), at least `minimum`, a multiple of `quantum`
+    (rounded down), large enough for `total` to fit in 10,000 parts (then rounded up to a whole MiB)."""
+    size = max(minimum, requested or DEFAULT_PART_SIZE)
+    if quantum > 1:
+        size = max(quantum, size // quantum * quantum)
     if total is not None and total > size * MAX_PARTS:
         need = -(-total // MAX_PARTS)
         size = -(-need // MiB) * MiB
@@ -61,14 +72,14 @@ class MultipartCoordinator:
     def __init__(self, sink: PartSink, part_size: int | None = None, max_in_flight: int | None = None,
                  lazy: bool = False, total: int | None = None) -> None:
         self.sink = sink
-        self.part_size = part_size_for(total, part_size)
+        self.part_size = part_size_for(total, part_size, sink.min_part_size, sink.part_quantum)
         self._grow = total is None
-        self.max_in_flight = max_in_flight or default_max_in_flight(self.part_size)
+        self.max_in_flight = 1 if sink.sequential else (max_in_flight or default_max_in_flight(self.part_size))
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         self._lock = threading.Lock()
         self.upload_id: str | None = None
         self._parts: dict[int, str] = {}
-        self._futures: list[Future] = []
+        self._futures: list[Future[None]] = []
         self._error: BaseException | None = None
         self._number = 0
         self._buf: BytesView | None = None

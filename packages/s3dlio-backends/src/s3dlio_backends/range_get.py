@@ -1,5 +1,6 @@
 """Range-split parallel GET, shared by the HTTP backends: plan chunk ranges for a large object and fetch
-them concurrently, each range read straight into its slice of one preallocated buffer.
+them concurrently, each range read straight into its slice of one preallocated buffer, while the first
+response's body is read in the calling thread (`read_with_rest`).
 
 Chunk size and concurrency follow the original (S3DLIO_CHUNK_SIZE / S3DLIO_RANGE_CONCURRENCY override):
 chunk 1 MiB below 16 MiB, 4 MiB below 256 MiB, else 8 MiB; concurrency max(2, cores/2) below 32 MiB,
@@ -14,18 +15,19 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from s3dlio_core.concurrency import shared_executor
-from s3dlio_core.settings import settings
+from s3dlio_core.settings import Settings, settings
 
-__all__ = ["chunk_size_for", "concurrency_for", "plan_chunks", "RangeFetch", "fetch_ranges"]
+__all__ = ["chunk_size_for", "concurrency_for", "plan_chunks", "RangeFetch", "read_with_rest"]
 
 MiB = 1 << 20
 FetchInto = Callable[[int, memoryview], None]  # (object offset, destination slice) -> fills the slice
 
 
-def chunk_size_for(size: int) -> int:
-    s = settings().range_chunk_size
-    if s:
-        return s
+def chunk_size_for(size: int, s: Settings | None = None) -> int:
+    """Bytes per range for an object of `size` bytes (`s`: the store's settings, default the process's)."""
+    c = (s or settings()).range_chunk_size
+    if c:
+        return c
     if size < 16 * MiB:
         return MiB
     if size < 256 * MiB:
@@ -33,8 +35,9 @@ def chunk_size_for(size: int) -> int:
     return 8 * MiB
 
 
-def concurrency_for(size: int) -> int:
-    c = settings().range_concurrency
+def concurrency_for(size: int, s: Settings | None = None) -> int:
+    """Ranges in flight for an object of `size` bytes."""
+    c = (s or settings()).range_concurrency
     if c:
         return c
     cores = os.cpu_count() or 1
@@ -68,7 +71,7 @@ class RangeFetch:
         self._next = 0
         self._lock = threading.Lock()
         self._error: BaseException | None = None
-        self._futures: list[Future] = []
+        self._futures: list[Future[None]] = []
         n = max(1, min(concurrency, len(chunks)))
         if chunks:
             pool = shared_executor("parts")
@@ -115,7 +118,22 @@ class _Cancelled(Exception):
     pass
 
 
-def fetch_ranges(fetch_into: FetchInto, dst: memoryview, base: int, chunks: list[tuple[int, int]],
-                 concurrency: int) -> None:
-    """Fetch every chunk into `dst` concurrently and wait; raises the first failure."""
-    RangeFetch(fetch_into, dst, base, chunks, concurrency).wait()
+def read_with_rest(first: Callable[[], None], fetch_into: FetchInto, dst: memoryview, base: int, start: int,
+                   end: int, total: int, s: Settings | None = None) -> None:
+    """Fill `dst` (byte 0 = object offset `base`): `first()` reads the first response's body in this
+    thread while [start, end) is fetched as concurrent ranges (this module's plan, pool and bounds).
+    The first failure stops the remaining ranges and is raised once the running ones finished."""
+    chunks = plan_chunks(start, end, chunk_size_for(total, s)) if end > start else []
+    fetch = RangeFetch(fetch_into, dst, base, chunks, concurrency_for(total, s)) if chunks else None
+    try:
+        first()
+    except BaseException:
+        if fetch is not None:
+            fetch.cancel()
+            try:
+                fetch.wait()
+            except BaseException:
+                pass
+        raise
+    if fetch is not None:
+        fetch.wait()

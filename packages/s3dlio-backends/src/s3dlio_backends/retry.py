@@ -1,34 +1,159 @@
-"""The retry policy shared by the HTTP backends: which failures are worth another attempt and how long to
-wait (exponential backoff with full jitter, like the AWS SDKs' "standard" mode).
+"""The one retry policy of the HTTP backends: which failures are worth another attempt (the classifier),
+how long to wait (exponential backoff with full jitter, like the AWS SDKs' "standard" mode), and the loop
+that runs an attempt function under them.
 
-Retried: throttling (503 SlowDown, 429), other 5xx, and broken connections/timeouts. Never other 4xx.
-Attempts count the first one (settings().max_retry_attempts, S3DLIO_MAX_RETRY_ATTEMPTS, default 3).
+* `classify(status, code)` says what an HTTP answer deserves: no retry, a retry, or a throttled retry
+  (which backs off harder). Throttling: 429, 503 and the services' slow-down codes (SlowDown, ServerBusy,
+  rateLimitExceeded, ...). Other retries: 408, 5xx except 501/505, and the transient codes of a 4xx or a
+  200 answer (RequestTimeout, InternalError). Every other 4xx is final.
+* `classify_error(e)` does the same for an exception: a typed StorageIOError by its status and code (one
+  with neither, such as "the object changed while it was read", is final); a broken connection or a timeout (ConnectionError, TimeoutError, other OSErrors, requests' errors) is
+  retried; a certificate failure, a typed client error (not found, denied, bad URI) or a bug is not.
+* `call_with_retries(attempt, attempts=...)` runs `attempt()` until it returns, the classifier says
+  stop, or the attempts (the first one included: S3DLIO_MAX_RETRY_ATTEMPTS, default 3) are used up. The
+  error that ends it carries `retried`, the number of further attempts that were made.
+
+The S3 client, the GCS store, the Azure pipeline policy (azure/retry_policy.py) and the GET multiplexer
+(s3/mux.py) all decide with `classify` and wait with `backoff_delay`.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import random
+import ssl
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
-__all__ = ["RETRYABLE_STATUS", "is_retryable_status", "backoff_delay", "sleep_before_retry"]
+from s3dlio_core.errors import S3dlioError, StorageIOError
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+__all__ = [
+    "Retry", "classify", "classify_error", "call_with_retries", "retry_after", "backoff_delay",
+    "sleep_before_retry",
+    "is_retryable_status", "is_throttle", "THROTTLE_CODES", "TRANSIENT_CODES",
+]
+
+log = logging.getLogger("s3dlio.retry")
+T = TypeVar("T")
+
 BASE_DELAY_S = 0.05  # first retry waits up to this long
 MAX_DELAY_S = 20.0
 THROTTLE_BASE_DELAY_S = 0.5  # throttling backs off harder, as the SDKs do
 
+#: error codes that mean "slow down" whatever the status (S3, Azure, GCS spellings)
+THROTTLE_CODES = frozenset({
+    "SlowDown", "SlowDownRead", "SlowDownWrite", "Throttling", "ThrottlingException", "ThrottledException",
+    "RequestThrottled", "RequestLimitExceeded", "TooManyRequests", "TooManyRequestsException",
+    "ServerBusy", "rateLimitExceeded", "userRateLimitExceeded",
+})
+#: error codes of transient failures that may come with a 4xx or even a 200 (S3 CompleteMultipartUpload)
+TRANSIENT_CODES = frozenset({
+    "RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable", "OperationTimedOut",
+    "backendError", "internalError",
+})
+_NEVER_RETRIED = frozenset({501, 505})  # Not Implemented, HTTP Version Not Supported: asking again won't help
 
-def is_retryable_status(status: int) -> bool:
-    """True for throttling and server errors; False for every other status."""
-    return status in RETRYABLE_STATUS or 500 <= status < 600
+
+class Retry(enum.IntEnum):
+    """The classifier's verdict (false when no retry is due)."""
+
+    NO = 0
+    YES = 1
+    THROTTLED = 2
+
+
+def is_throttle(status: int | None, code: str | None = None) -> bool:
+    """True when the answer asks us to slow down (429, 503 or a slow-down code)."""
+    return status in (429, 503) or (code is not None and code in THROTTLE_CODES)
+
+
+def classify(status: int | None, code: str | None = None) -> Retry:
+    """What an HTTP answer with `status` and service error `code` deserves (see the module docstring)."""
+    if is_throttle(status, code):
+        return Retry.THROTTLED
+    if code is not None and code in TRANSIENT_CODES:
+        return Retry.YES
+    if status is None:
+        return Retry.NO
+    if status == 408 or (500 <= status < 600 and status not in _NEVER_RETRIED):
+        return Retry.YES
+    return Retry.NO
+
+
+def is_retryable_status(status: int, code: str | None = None) -> bool:
+    """True for throttling and transient server errors; False for every other status."""
+    return classify(status, code) is not Retry.NO
+
+
+def classify_error(e: BaseException) -> Retry:
+    """What a failed attempt's exception deserves (see the module docstring)."""
+    if isinstance(e, StorageIOError):  # typed by a lower layer: by its status and code (none: final)
+        return classify(e.status, e.code)
+    if isinstance(e, S3dlioError):  # not found, denied, bad URI, length mismatch: the request is wrong
+        return Retry.NO
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return Retry.NO
+    if isinstance(e, (ConnectionError, TimeoutError, OSError)):  # requests' errors are OSErrors too
+        return Retry.YES
+    return Retry.NO
 
 
 def backoff_delay(attempt: int, throttled: bool = False) -> float:
     """Seconds to wait before retry number `attempt` (1 = first retry): full jitter over an exponential cap."""
     base = THROTTLE_BASE_DELAY_S if throttled else BASE_DELAY_S
-    cap = min(MAX_DELAY_S, base * (2 ** (attempt - 1)))
+    cap = min(MAX_DELAY_S, base * (2 ** (max(1, attempt) - 1)))
     return random.uniform(0, cap)
 
 
 def sleep_before_retry(attempt: int, throttled: bool = False) -> None:
     time.sleep(backoff_delay(attempt, throttled))
+
+
+def call_with_retries(attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
+                      classify_exc: Callable[[BaseException], Retry] = classify_error,
+                      give_up: Callable[[BaseException, int], BaseException | None] | None = None,
+                      what: str = "request") -> T:
+    """`attempt()`, retried while `classify_exc` allows and attempts remain.
+
+    `first_attempt` > 1 continues a request whose earlier attempts were made elsewhere (the GET
+    multiplexer). When the loop ends with an error: a StorageIOError is re-raised with `retried` set to the
+    number of retries made; any other exception goes through `give_up(e, attempts_made)`, which returns
+    the typed error to raise instead (or None to re-raise `e` as it is).
+    """
+    try:
+        return attempt()
+    except Exception as e:
+        return retry_after(e, attempt, attempts=attempts, first_attempt=first_attempt, classify_exc=classify_exc,
+                           give_up=give_up, what=what)
+
+
+def retry_after(error: Exception, attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
+                classify_exc: Callable[[BaseException], Retry] = classify_error,
+                give_up: Callable[[BaseException, int], BaseException | None] | None = None,
+                what: str = "request") -> T:
+    """The rest of `call_with_retries` once attempt number `first_attempt` failed with `error` (a hot path
+    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra)."""
+    n = first_attempt if first_attempt > 1 else 1
+    e: Exception = error
+    while True:
+        verdict = classify_exc(e)
+        if not verdict or n >= attempts:
+            break
+        log.debug("%s failed (%s: %s); retrying (attempt %d of %d)", what, type(e).__name__, e, n + 1, attempts)
+        sleep_before_retry(n, throttled=verdict is Retry.THROTTLED)
+        n += 1
+        try:
+            return attempt()
+        except Exception as again:
+            e = again
+    if isinstance(e, StorageIOError):
+        e.retried = n - 1
+        raise e
+    typed = give_up(e, n) if give_up is not None else None
+    if typed is None:
+        raise e
+    if isinstance(typed, StorageIOError):
+        typed.retried = n - 1
+    raise typed from None

@@ -10,7 +10,7 @@ from typing import Any
 from .errors import BackendNotInstalledError
 from .store import ObjectStore
 from .store_config import StoreConfig
-from .uri import ObjectUri, parse_uri
+from .uri import ObjectUri, parse_uri, scheme_of
 
 __all__ = ["store_for_uri", "store_class", "register_store", "clear_store_cache", "new_store", "ENTRY_POINT_GROUP"]
 
@@ -107,7 +107,11 @@ def new_store(uri: str, config: StoreConfig | None = None) -> ObjectStore:
     """A new, uncached store for `uri`'s scheme (and endpoint) that uses `config` (per-store endpoint,
     credentials, retries, part size, timeouts) instead of the environment's defaults. The caller owns it:
     `store_for_uri` never returns it. `uri` may be just a scheme prefix such as 's3://bucket/'."""
-    u = parse_uri(uri)
+    if uri.endswith("://"):  # a bare scheme: no bucket to parse
+        written = uri[:-3].lower()
+        u = ObjectUri(uri, scheme_of(uri), written, "", "", None)
+    else:
+        u = parse_uri(uri)
     cls = store_class(u.scheme, uri)
     return cls.from_config(u, config)
 

@@ -19,8 +19,8 @@ from .settings import Settings
 
 __all__ = ["StoreConfig", "SECRET_MARKERS"]
 
-#: A field whose name contains one of these is shown as '***' in a repr.
-SECRET_MARKERS = ("secret", "token", "password", "key", "sas", "credential", "connection_string")
+#: A field whose name contains one of these, or ends in "key", is shown as '***' in a repr.
+SECRET_MARKERS = ("secret", "token", "password", "sas", "connection_string", "access_key", "account_key")
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 
 
@@ -55,7 +55,8 @@ class StoreConfig:
             v = getattr(self, f.name)
             if v is None:
                 continue
-            secret = any(m in f.name.lower() for m in SECRET_MARKERS)
+            name = f.name.lower()
+            secret = name.endswith("key") or any(m in name for m in SECRET_MARKERS)
             parts.append(f"{f.name}={'***' if secret else repr(v)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 

@@ -1,4 +1,6 @@
-"""The kernels of the data generator: counter-based random streams written in place, seekable to any byte.
+"""The fast kernels of the data generator (unseeded data, or `exact=False`): counter-based random streams
+written in place, seekable to any byte. Seeded data uses the original's Xoshiro256++ streams instead
+(`_xoshiro`).
 
 Two kernels, chosen once per process:
 * "aes" (used when the `cryptography` package is importable, as it is wherever s3dlio's backends are

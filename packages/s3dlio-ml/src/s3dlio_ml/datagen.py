@@ -1,16 +1,23 @@
 """Synthetic data with exact dedup and compress ratios, generated fast and in place.
 
 Layout (the original's block scheme, dgen-data 0.2.4): the data is cut into 1 MiB blocks (one block of
-`size` bytes when smaller); with dedup factor d only round(nblocks / d) blocks are unique and block i is a
-copy of unique block i % unique; with compress factor c each unique block ends in a run of zeros
-(c-1)/c of its length long (spread exactly with Bresenham) after a random prefix.
+`size` bytes when smaller); with dedup factor d only round(nblocks / d) blocks are unique (half away from
+zero) and block i is a copy of unique block i % unique; with compress factor c each unique block ends in a
+run of zeros (c-1)/c of its length long (spread exactly with Bresenham) after a random prefix. A last
+partial block is, as in the original, a prefix of a full block in the one-shot calls without a seed, and a
+block of its own length (random part = its length minus the full block's zero run, maybe none) in
+`Generator` and in every seeded call.
 
-Bytes: the random prefix of unique block u is a counter-based random stream keyed by
-key_u = splitmix64(seed + u) (AES-128-CTR, or a numpy SplitMix64 stream without `cryptography`; see
-`_datagen_kernel`). Being counter-based, any byte range can be produced on its own: threads fill disjoint
-ranges, a streaming `Generator` gives the same bytes whatever its chunk sizes, and every fill writes the
-caller's buffer in place. The bytes differ from the original's xoshiro streams; the ratios are the same by
-construction. numpy is not imported unless the fallback kernel runs.
+Bytes:
+* with a seed (`exact`): the original's, byte for byte. Unique block u is `fill_bytes` of Xoshiro256++
+  seeded with SplitMix64(seed + u) (see `_xoshiro`: pure numpy, vectorised over many lanes of each
+  stream with GF(2) jump tables). `Generator(size=2 MiB, seed=42)` starts 9f6876444f4d76d0 as the
+  original's does.
+* without a seed: a fresh 64-bit seed and the fast kernel (`_datagen_kernel`: AES-128-CTR through
+  OpenSSL, or a numpy SplitMix64 stream), counter-based, keyed by splitmix64(seed + u).
+Either way any byte range can be produced on its own: threads fill disjoint ranges, a streaming
+`Generator` gives the same bytes whatever its chunk sizes (the original's do not when fills are not
+multiples of 1 MiB), and every fill writes the caller's buffer in place. numpy is imported on first use.
 """
 
 from __future__ import annotations
@@ -53,13 +60,22 @@ def new_seed() -> int:
 
 
 class DataLayout:
-    """Where the random bytes and zero runs of a `size`-byte dataset lie (see the module docstring)."""
+    """Where the random bytes and zero runs of a `size`-byte dataset lie, and which kernel makes them.
 
-    __slots__ = ("block_len", "den", "floor_zero", "nblocks", "rem", "seed", "size", "unique")
+    exact: the original's Xoshiro256++ bytes (default: when a seed is given). own_tail: a last partial
+    block is a block of its own length, as in the original's Generator (default: when exact), rather
+    than a prefix of a full block, as in the original's one-shot calls.
+    """
 
-    def __init__(self, size: int, dedup: int = 1, compress: int = 1, seed: int | None = None) -> None:
+    __slots__ = ("block_len", "den", "exact", "floor_zero", "nblocks", "own_tail", "rem", "seed", "size",
+                 "unique")
+
+    def __init__(self, size: int, dedup: int = 1, compress: int = 1, seed: int | None = None, *,
+                 exact: bool | None = None, own_tail: bool | None = None) -> None:
         size, dedup, compress = _check_size(size), _check_factor(dedup, "dedup"), _check_factor(compress,
                                                                                               "compress")
+        if seed is not None and not _is_int(seed):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
         self.size = size
         self.block_len = size if size < BLOCK_SIZE else BLOCK_SIZE
         self.nblocks = 1 if size < BLOCK_SIZE else -(-size // BLOCK_SIZE)
@@ -67,6 +83,8 @@ class DataLayout:
         self.unique = self.nblocks if dedup == 1 else max(1, (2 * self.nblocks + dedup) // (2 * dedup))
         num, self.den = (compress - 1, compress) if compress > 1 else (0, 1)
         self.floor_zero, self.rem = divmod(num * self.block_len, self.den)
+        self.exact = (seed is not None) if exact is None else bool(exact)
+        self.own_tail = self.exact if own_tail is None else bool(own_tail)
         self.seed = (new_seed() if seed is None else int(seed)) & _M64
 
     def zero_len(self, u: int) -> int:
@@ -76,33 +94,65 @@ class DataLayout:
     def block_key(self, u: int) -> int:
         return splitmix64((self.seed + u) & _M64)
 
+    def is_copy_of_unique(self, i: int) -> bool:
+        """Whether block i holds unique block i % unique's bytes (all of them, or a prefix of them)."""
+        return not self.own_tail or (i + 1) * self.block_len <= self.size
+
+    def random_len(self, i: int) -> int:
+        """Length of the random prefix of block i (its zero run follows, to the block's end)."""
+        zl = self.zero_len(i % self.unique)
+        if self.own_tail:
+            return max(0, min(self.block_len, self.size - i * self.block_len) - zl)
+        return self.block_len - zl
+
     def fill(self, dst: memoryview, start: int = 0) -> None:
         """Write bytes [start, start + len(dst)) of the dataset into the byte memoryview `dst`.
 
-        When `dst` holds the dataset from byte 0, repeated (dedup) blocks are copied from their first
-        occurrence instead of being generated again.
+        A repeated (dedup) block is generated once per call and copied from its first occurrence in `dst`.
         """
         end = start + len(dst)
         L = self.block_len
+        jobs: list[tuple[int, int, int, memoryview]] = []  # (u, random length, offset in block, piece)
+        zeros: list[memoryview] = []
+        copies: list[tuple[int, int, int]] = []  # (to, from, length) inside dst
+        made: dict[tuple[int, int, int], int] = {}  # (u, offset, length) -> where in dst it was made
         p = start
         while p < end:
             i, o = divmod(p, L)
             take = min(L - o, end - p)
             u = i % self.unique
-            piece = dst[p - start:p - start + take]
+            d = p - start
+            same = self.is_copy_of_unique(i)
             src = u * L + o
-            if u != i and start <= src and src + take <= p:
-                piece[:] = dst[src - start:src - start + take]  # an earlier copy of the same block
+            if same and u != i and start <= src and src + take <= p:
+                copies.append((d, src - start, take))  # the unique block itself is in dst
+            elif same and (u, o, take) in made:
+                copies.append((d, made[(u, o, take)], take))
             else:
-                from ._datagen_kernel import random_bytes, zero_fill
-
-                rand_end = L - self.zero_len(u)
-                r = max(0, min(take, rand_end - o))
-                if r:
-                    random_bytes(piece[:r], self.block_key(u), o)
-                if r < take:
-                    zero_fill(piece[r:])
+                r = self.random_len(i)
+                n = max(0, min(take, r - o))
+                if n:
+                    jobs.append((u, r, o, dst[d:d + n]))
+                if n < take:
+                    zeros.append(dst[d + n:d + take])
+                if same:
+                    made[(u, o, take)] = d
             p += take
+        from ._datagen_kernel import zero_fill
+
+        if self.exact:
+            from ._xoshiro import fill_streams
+
+            fill_streams([((self.seed + u) & _M64, r, o, piece) for u, r, o, piece in jobs])
+        else:
+            from ._datagen_kernel import random_bytes
+
+            for u, _r, o, piece in jobs:
+                random_bytes(piece, self.block_key(u), o)
+        for z in zeros:
+            zero_fill(z)
+        for to, frm, n in copies:
+            dst[to:to + n] = dst[frm:frm + n]
 
 
 def _is_int(v: Any) -> bool:
@@ -170,7 +220,7 @@ def fill_buffer(dst: memoryview, layout: DataLayout, start: int = 0, threads: in
         per = -(-(hi - lo) // t)
         per = -(-per // BLOCK_SIZE) * BLOCK_SIZE
         spans = [(a, min(hi, a + per)) for a in range(lo, hi, per)]
-        if lo == 0:
+        if lo == 0 or first == 0:  # unique blocks, or no original in dst to copy from
             bounded_map(lambda s: layout.fill(dst[s[0]:s[1]], start + s[0]), spans, len(spans), level="parts")
         else:
             bounded_map(lambda s: _copy_or_fill(dst, layout, start, s, first), spans, len(spans),
@@ -178,57 +228,76 @@ def fill_buffer(dst: memoryview, layout: DataLayout, start: int = 0, threads: in
 
 
 def _copy_or_fill(dst: memoryview, layout: DataLayout, start: int, span: tuple[int, int], done: int) -> None:
-    """Fill dst[span] (dataset bytes start+span) from the dedup originals finished in dst[:done]."""
+    """Fill dst[span] (dataset bytes start+span) from the dedup originals finished in dst[:done]; what has
+    no original there is generated (in one call per run of such blocks)."""
     L = layout.block_len
     p, end = span
+    gap = -1  # start of the current run of blocks to generate
     while p < end:
         i, o = divmod(start + p, L)
         take = min(L - o, end - p)
         src = (i % layout.unique) * L + o - start
-        if src >= 0 and src + take <= done:
+        if layout.is_copy_of_unique(i) and src >= 0 and src + take <= done:
+            if gap >= 0:
+                layout.fill(dst[gap:p], start + gap)
+                gap = -1
             dst[p:p + take] = dst[src:src + take]
-        else:
-            layout.fill(dst[p:p + take], start + p)
+        elif gap < 0:
+            gap = p
         p += take
+    if gap >= 0:
+        layout.fill(dst[gap:end], start + gap)
 
 
 def generate_into_buffer(buffer: Any, dedup: int = 1, compress: int = 1, threads: int | None = None, *,
-                         seed: int | None = None) -> int:
-    """Fill any writable buffer (bytearray, numpy array, memoryview, mmap) in place; returns its length."""
+                         seed: int | None = None, exact: bool | None = None) -> int:
+    """Fill any writable buffer (bytearray, numpy array, memoryview, mmap) in place; returns its length.
+
+    With a seed the bytes are the original's seeded ones (see the module docstring); `exact=False` keeps
+    the fast kernel with that seed (reproducible with this library only). Raises ValueError for a read-only
+    or non-contiguous buffer, TypeError for a non-buffer.
+    """
     dst = _as_bytes(buffer)
-    layout = DataLayout(len(dst), dedup, compress, seed)
+    layout = DataLayout(len(dst), dedup, compress, seed, exact=exact)
     fill_buffer(dst, layout, 0, threads)
     return len(dst)
 
 
 def generate_data_with_threads(size: int, dedup: int = 1, compress: int = 1, threads: int | None = None, *,
-                               seed: int | None = None) -> Any:
-    """`size` bytes of synthetic data as a BytesView, generated on `threads` threads (None: all CPUs)."""
+                               seed: int | None = None, exact: bool | None = None) -> Any:
+    """`size` bytes of synthetic data as a BytesView, generated on `threads` threads (None: all CPUs).
+
+    seed/exact as in `generate_into_buffer`. Raises OverflowError for a negative size or factor.
+    """
     from s3dlio_core import BytesView
 
-    layout = DataLayout(size, dedup, compress, seed)
+    layout = DataLayout(size, dedup, compress, seed, exact=exact)
     out = BytesView.allocate(layout.size)
     if layout.size:
         fill_buffer(_as_bytes(out), layout, 0, threads)
     return out
 
 
-def generate_data(size: int, dedup: int = 1, compress: int = 1, *, seed: int | None = None) -> Any:
+def generate_data(size: int, dedup: int = 1, compress: int = 1, *, seed: int | None = None,
+                  exact: bool | None = None) -> Any:
     """`size` bytes of synthetic data (BytesView): dedup d gives d x fewer unique 1 MiB blocks, compress c
-    makes it c x compressible; 1 and 1 is incompressible and unique. A fresh seed per call unless given."""
-    return generate_data_with_threads(size, dedup, compress, None, seed=seed)
+    makes it c x compressible; 1 and 1 is incompressible and unique. A fresh seed per call unless given;
+    with a seed the bytes equal `Generator(size, dedup, compress, seed=seed)`'s (the original's)."""
+    return generate_data_with_threads(size, dedup, compress, None, seed=seed, exact=exact)
 
 
 class Generator:
-    """A seeded stream of `size` synthetic bytes, produced chunk by chunk into the caller's buffers.
+    """A stream of `size` synthetic bytes, produced chunk by chunk into the caller's buffers.
 
-    Equal seed and parameters give identical bytes, whatever the sizes of the buffers passed to
-    `fill_chunk` (the generator is counter-based).
+    With a seed the bytes are the original 0.10.0 Generator's, byte for byte (for fills of any size; the
+    original's own bytes drift when fills are not multiples of 1 MiB), and equal seed and parameters give
+    identical bytes whatever the sizes of the buffers passed to `fill_chunk`. `exact=False` keeps the fast
+    kernel with that seed.
     """
 
     def __init__(self, size: int, dedup: int = 1, compress: int = 1, threads: int | None = None,
-                 chunk_size: int | None = None, seed: int | None = None) -> None:
-        self._layout = DataLayout(size, dedup, compress, seed)
+                 chunk_size: int | None = None, seed: int | None = None, *, exact: bool | None = None) -> None:
+        self._layout = DataLayout(size, dedup, compress, seed, exact=exact, own_tail=True)
         self._threads = threads
         if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                        or chunk_size <= 0):
@@ -287,6 +356,9 @@ class Generator:
 
 class XorStream:
     """An always-unique, incompressible stream: every `fill`/`generate` call gives new bytes.
+
+    The original has no such class, so there are no original bytes to match: a seed here keys the fast
+    kernel (reproducible with this library).
 
     Thread-safe: many threads may share one stream (each call takes the next key under a lock, then
     fills without it).

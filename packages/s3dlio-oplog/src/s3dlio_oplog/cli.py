@@ -1,4 +1,4 @@
-"""`s3-cli oplog show|stats|replay`: look at and replay op-logs from the shell.
+"""`s3-cli oplog show|stats|plot|replay`: look at, draw and replay op-logs from the shell.
 
 `main(argv)` takes the arguments after `oplog` and returns the exit status.
 """
@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 from .format import format_ts
 from .reader import OpLogRecord, read_op_log, summarize
@@ -23,8 +25,39 @@ def _ts_arg(v: str) -> int:
     return int(v) if v.isdigit() else parse_ts(v)
 
 
+def _size_arg(v: str) -> tuple[int, int]:
+    w, sep, h = v.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 1200x900 (got {v!r})")
+    return int(w), int(h)
+
+
+def _default_image(log: str) -> str:
+    base = os.path.basename(log)
+    for ext in (".zst", ".tsv", ".csv"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    return (base or "oplog") + ".png"
+
+
+def _plot(a: argparse.Namespace, out: TextIO) -> int:
+    from .plot import DEFAULT_DPI, DEFAULT_SIZE, PlotUnavailableError, plot_op_log
+
+    output = a.output or _default_image(a.paths[0])
+    try:
+        res = plot_op_log(a.paths, output, ops=a.ops, start_ns=a.since, end_ns=a.until,
+                          errors=True if a.errors else (False if a.ok else None), bin_s=a.bin_s,
+                          size=a.size or DEFAULT_SIZE, dpi=a.dpi or DEFAULT_DPI, title=a.title)
+    except PlotUnavailableError as e:
+        sys.stderr.write(f"s3-cli oplog plot: {e}\n")
+        return 1
+    out.write(f"wrote {res.path} ({res.width}x{res.height}): {res.rows} ops of {', '.join(res.ops)} over "
+              f"{res.span_s:.3f} s in bins of {res.bin_s:g} s\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="s3-cli oplog", description="Show, summarise and replay s3dlio op-logs.")
+    p = argparse.ArgumentParser(prog="s3-cli oplog", description="Show, summarise, draw and replay s3dlio op-logs.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def filters(sp: argparse.ArgumentParser) -> None:
@@ -46,6 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="ops, bytes and latency percentiles per op")
     filters(sp)
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sp = sub.add_parser("plot", help="draw throughput over time and latency percentiles per op (needs the "
+                                     "'plot' extra: matplotlib)")
+    filters(sp)
+    sp.add_argument("-o", "--output", help="image to write; .png, .svg or .pdf (default: the first log's name "
+                                           "with .png)")
+    sp.add_argument("--bin", type=float, dest="bin_s", metavar="SECONDS",
+                    help="width of a time bin (default: about 120 bins over the run)")
+    sp.add_argument("--size", type=_size_arg, default=None, metavar="WxH",
+                    help="image size in pixels (default 1200x900)")
+    sp.add_argument("--dpi", type=int, default=None, help="dots per inch (default 100)")
+    sp.add_argument("--title", help="title of the top panel (default: totals of the run)")
     sp = sub.add_parser("replay", help="re-issue the logged operations")
     sp.add_argument("path")
     sp.add_argument("--target", help="URI prefix to replay against (default: the recorded URIs)")
@@ -109,6 +153,8 @@ def main(argv: list[str]) -> int:
                 if wall:
                     out.write(f"wall {wall / 1e9:.3f}s, {s['TOTAL']['count'] / (wall / 1e9):.1f} ops/s, "
                               f"{s['TOTAL']['bytes'] / (wall / 1e9) / 1e6:.2f} MB/s\n")
+        elif a.cmd == "plot":
+            return _plot(a, out)
         else:
             res = replay(a.path, a.target, source=a.source, speed=None if a.fast else a.speed, ops=a.ops,
                          continue_on_error=not a.stop_on_error, max_in_flight=a.max_in_flight)

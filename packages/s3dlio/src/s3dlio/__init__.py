@@ -21,6 +21,8 @@ from ._api_core import *  # noqa: F403
 from ._api_core import __all__ as _core_all
 from ._api_datagen import *  # noqa: F403
 from ._api_datagen import __all__ as _datagen_all
+from ._api_formats import *  # noqa: F403
+from ._api_formats import __all__ as _formats_all
 from ._api_gcs import *  # noqa: F403
 from ._api_gcs import __all__ as _gcs_all
 from ._api_multi_endpoint import *  # noqa: F403
@@ -47,7 +49,7 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    *_core_all, *_datagen_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all, *_legacy_all,
+    *_core_all, *_datagen_all, *_formats_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all, *_legacy_all,
     "upload", "download", "TransferError",
     "BytesView", "ObjectMetadata", "S3dlioError", "ObjectNotFoundError", "LengthMismatchError",
     "UnsupportedOperationError", "ExportStillReferencedError", "InvalidUriError", "PermissionDeniedError",

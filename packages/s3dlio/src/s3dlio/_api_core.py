@@ -363,7 +363,7 @@ def drop_page_cache(uri: str) -> int:
     """Drop a file:// (or direct://) object, or every file under a directory URI, from the page cache
     (posix_fadvise DONTNEED), so the next read comes from the disk: benchmark hygiene between epochs.
     Returns how many files were advised; other schemes raise UnsupportedOperationError."""
-    store, u = store_for_uri(uri)
+    store, _ = store_for_uri(uri)
     drop = getattr(store, "drop_cache", None)
     if drop is None:
         raise UnsupportedOperationError(f"drop_page_cache works on file:// and direct:// URIs, not {uri}", uri)

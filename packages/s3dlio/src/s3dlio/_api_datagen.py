@@ -2,27 +2,30 @@
 
 The generator lives in s3dlio-ml (`s3dlio_ml.datagen`; numpy is imported on first use, not here).
 Bulk put names objects as the original does (the prefix is a directory; the template's first `{}` is the
-index, the second the total) but, unlike the original, gives every object its own content.
+index, the second the total) but, unlike the original, gives every object its own content. The format
+wrappers of `object_type` ("npz", "tfrecord", "hdf5") live in `s3dlio_ml.formats.bulk`; the payload is
+generated straight into the object's bytes.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import queue
 from typing import Any
 
 from s3dlio_core import BytesView, bounded_map, store_for_uri, validate_max_in_flight
-from s3dlio_core.errors import UnsupportedOperationError
 from s3dlio_ml.datagen import (
+    DataLayout,
     Generator,
     XorStream,
     default_data_gen_threads,
+    fill_buffer,
     generate_data,
     generate_data_with_threads,
     generate_into_buffer,
     new_seed,
 )
+from s3dlio_ml.formats.bulk import object_kind, wrap_payload
 
 from ._mp_get import mp_get
 
@@ -91,7 +94,7 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
         _create_bucket(store, base)
     if not uris:
         return
-    kind = _object_kind(object_type)
+    kind = object_kind(object_type)
     streaming = str(data_gen_mode).lower() not in _SINGLE_PASS
     piece = min(size, max(chunk_size, MIN_STREAM_PIECE)) if streaming else size
     seed0 = new_seed()
@@ -102,15 +105,15 @@ def put_objects(prefix: str, num: Any, template: str | None = None, max_in_fligh
         seed = (seed0 + (i << 40)) & _M64  # 2**40 blocks apart: objects never share a block
         uri = uris[i]
         if kind != "raw":
-            data = generate_data_with_threads(size, dedup_factor, compress_factor, threads, seed=seed)
-            store.put(uri, _wrap(kind, data, uri))
+            layout = DataLayout(size, dedup_factor, compress_factor, seed, exact=False)
+            store.put(uri, wrap_payload(kind, size, lambda dst: fill_buffer(dst, layout, 0, threads)))
         else:
             try:
                 buf = buffers.get_nowait()
             except queue.Empty:
                 buf = memoryview(BytesView.allocate(piece))
             try:
-                gen = Generator(size, dedup_factor, compress_factor, threads=threads, seed=seed)
+                gen = Generator(size, dedup_factor, compress_factor, threads=threads, seed=seed, exact=False)
                 if size <= piece:
                     gen.fill_chunk(buf[:size])
                     store.put(uri, buf[:size])
@@ -138,44 +141,3 @@ def _create_bucket(store: Any, prefix: str) -> None:
             store.mkdir(prefix)
     except Exception as e:  # the puts that follow report any real problem
         log.warning("create bucket for %s: %s", prefix, e)
-
-
-def _object_kind(object_type: Any) -> str:
-    t = str(object_type).strip().lower()
-    return t if t in ("npz", "tfrecord", "hdf5") else "raw"  # "zeros", "raw", "random", ... are RAW
-
-
-def _wrap(kind: str, data: Any, uri: str) -> Any:
-    """The object's bytes in its format: raw as is; NPZ, TFRecord or HDF5 holding the data as one record."""
-    if kind == "raw":
-        return data
-    if kind == "tfrecord":
-        return _tfrecord(data)
-    import numpy as np
-
-    arr = np.frombuffer(data, dtype=np.uint8)
-    bio = io.BytesIO()
-    if kind == "npz":
-        np.savez(bio, data=arr)
-        return bio.getbuffer()
-    try:
-        import h5py
-    except ImportError:
-        raise UnsupportedOperationError(
-            f"HDF5 objects need h5py (pip install s3dlio[hdf5]) ({uri})", uri) from None
-    with h5py.File(bio, "w") as f:
-        f.create_dataset("data", data=arr)
-    return bio.getbuffer()
-
-
-def _masked_crc(data: Any) -> bytes:
-    from ._api_writers import _crc32c
-
-    c = _crc32c(0, memoryview(data).cast("B"))
-    return ((((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF).to_bytes(4, "little")
-
-
-def _tfrecord(data: Any) -> bytes:
-    """One TFRecord: u64 length, masked crc32c of it, the data, masked crc32c of the data."""
-    n = len(data).to_bytes(8, "little")
-    return b"".join((n, _masked_crc(n), memoryview(data), _masked_crc(data)))

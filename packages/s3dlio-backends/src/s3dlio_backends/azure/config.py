@@ -25,8 +25,12 @@ import ipaddress
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from s3dlio_core.store_config import StoreConfig
+
+from ..store_configs import common_fields
 
 __all__ = ["AzureConfig", "parse_connection_string", "redact", "install_sas_log_redaction"]
 
@@ -86,41 +90,51 @@ def _is_ip_or_localhost(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class AzureConfig:
-    """What the Azure store needs to reach an account. Secrets never appear in repr()."""
+@dataclass(frozen=True, repr=False)
+class AzureConfig(StoreConfig):
+    """What the Azure store needs to reach an account, plus the common tunables of StoreConfig (retries,
+    timeouts, part size, thresholds). Pass one to `AzureStore(config)` or `new_store("az://", config)`
+    instead of setting AZURE_* variables. Secrets (key, SAS, connection string) never appear in repr()."""
 
     account: str | None = None
-    endpoint: str | None = None  # as configured (may lack the account path)
-    account_key: str | None = field(default=None, repr=False)
-    sas_token: str | None = field(default=None, repr=False)
-    connection_string: str | None = field(default=None, repr=False)
-    credential_mode: str = "auto"  # S3DLIO_AZURE_CREDENTIAL
+    endpoint: str | None = None  # the blob service URL as configured (may lack the account path)
+    account_key: str | None = None
+    sas_token: str | None = None
+    connection_string: str | None = None
+    credential_mode: str = "auto"  # S3DLIO_AZURE_CREDENTIAL: auto, none, sas, key, cli, managed-identity, ...
+
+    def __post_init__(self) -> None:
+        cs = self.connection_string
+        if cs:  # the connection string's parts fill what was not given explicitly
+            parts = parse_connection_string(cs)
+            account = self.account or parts.get("accountname")
+            endpoint = self.endpoint or parts.get("blobendpoint")
+            if not endpoint and account:
+                proto = parts.get("defaultendpointsprotocol", "https")
+                endpoint = f"{proto}://{account}.blob.{parts.get('endpointsuffix', 'core.windows.net')}"
+            object.__setattr__(self, "account", account)
+            object.__setattr__(self, "endpoint", endpoint)
+            object.__setattr__(self, "account_key", self.account_key or parts.get("accountkey"))
+            object.__setattr__(self, "sas_token", self.sas_token or parts.get("sharedaccesssignature"))
+        if self.endpoint:
+            object.__setattr__(self, "endpoint", self.endpoint.rstrip("/"))
+        if self.sas_token:
+            object.__setattr__(self, "sas_token", self.sas_token.lstrip("?"))
+        object.__setattr__(self, "credential_mode", (self.credential_mode or "auto").strip().lower())
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> AzureConfig:
+    def from_env(cls, env: dict[str, str] | None = None, tunables: StoreConfig | None = None) -> AzureConfig:
+        """The configuration the AZURE_* variables describe (`tunables`: a StoreConfig whose common fields
+        are kept)."""
         e = os.environ if env is None else env
         cs = e.get("AZURE_STORAGE_CONNECTION_STRING") or None
         account = e.get("AZURE_STORAGE_ACCOUNT") or None
         key = e.get("AZURE_STORAGE_KEY") or None
         sas = e.get("AZURE_STORAGE_SAS_TOKEN") or e.get("S3DLIO_AZURE_SAS_TOKEN") or None
         endpoint = e.get("AZURE_STORAGE_ENDPOINT") or e.get("AZURE_BLOB_ENDPOINT_URL") or None
-        if cs:
-            parts = parse_connection_string(cs)
-            account = account or parts.get("accountname")
-            key = key or parts.get("accountkey")
-            sas = sas or parts.get("sharedaccesssignature")
-            if not endpoint and parts.get("blobendpoint"):
-                endpoint = parts["blobendpoint"]
-            if not endpoint and account:
-                proto = parts.get("defaultendpointsprotocol", "https")
-                suffix = parts.get("endpointsuffix", "core.windows.net")
-                endpoint = f"{proto}://{account}.blob.{suffix}"
-        if sas:
-            sas = sas.lstrip("?")
-        mode = (e.get("S3DLIO_AZURE_CREDENTIAL") or "auto").strip().lower()
-        return cls(account=account, endpoint=endpoint.rstrip("/") if endpoint else None, account_key=key,
-                   sas_token=sas, connection_string=cs, credential_mode=mode)
+        mode = e.get("S3DLIO_AZURE_CREDENTIAL") or "auto"
+        return cls(account=account, endpoint=endpoint, account_key=key, sas_token=sas, connection_string=cs,
+                   credential_mode=mode, **common_fields(tunables))
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -1,28 +1,34 @@
 """MultiEndpointStore: one namespace served by several endpoints (replicas), with load balancing and
-failover.
+failover, as an ObjectStore: loaders, checkpoints and the fsspec adapter take it like any other store
+(sync primitives here; the `*_async` twins, ranges, readers and bulk calls come from the base class). The
+spec's async facade (`await store.put(...)`, the stats) is the meta-package's thin wrapper over it.
 
 Every request picks an endpoint (round-robin or least-connections) and its URI is rewritten onto it: a
-URI under any configured endpoint prefix has that prefix replaced by the chosen endpoint's; a relative
-path is appended to the chosen endpoint; any other URI is used as given.
+URI under any configured endpoint prefix has that prefix replaced by the chosen endpoint's; any other
+URI is used as given. Keys rewritten under an endpoint root never escape it (`..` segments, absolute
+keys and NUL are refused with InvalidUriError naming the URI). `resolve(key)` turns a relative key into
+a URI under the endpoints (the facade's relative paths).
 
 Failures: an endpoint that fails (connection refused, I/O error, 5xx after the store's own retries) leaves
 the rotation for a back-off period (1 s, doubling to 30 s) and is probed again by one request once it
 ends; the request that hit the failure is retried on the next healthy endpoint, so it is not lost. A read
 that finds no object on the chosen endpoint tries the others (the endpoint the URI names first) before
 it reports not-found, so endpoints that are not (yet) full replicas still serve every object; a delete
-removes the object from every endpoint that is up. Statistics count every attempt and every error.
+removes the object from every endpoint that is up, a listing merges every endpoint that is up (with the
+sizes the endpoints' listings carry: no HEAD per object). Statistics count every attempt and every error.
 """
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from s3dlio_core import BytesView, bounded_map, store_for_uri, submit_async
+from s3dlio_core import BytesView, bounded_map, store_for_uri
 from s3dlio_core.bytes_view import as_buffer
 from s3dlio_core.errors import (
     InvalidUriError,
@@ -32,7 +38,10 @@ from s3dlio_core.errors import (
     S3dlioError,
     UnsupportedOperationError,
 )
-from s3dlio_core.uri import scheme_of
+from s3dlio_core.listing import ObjectInfo
+from s3dlio_core.paths import check_key, join_key
+from s3dlio_core.store import ObjectStore, ObjectWriter
+from s3dlio_core.uri import ObjectUri, parse_uri, scheme_of
 
 __all__ = ["MultiEndpointStore", "MAX_ENDPOINTS", "STRATEGIES", "is_endpoint_failure"]
 
@@ -45,6 +54,7 @@ _CLIENT_ERRORS = (ObjectNotFoundError, PermissionDeniedError, InvalidUriError, L
                   UnsupportedOperationError, TypeError, ValueError, LookupError, ArithmeticError,
                   AttributeError)
 _FAIL = "Failed to create multi-endpoint store"
+Call = Callable[[ObjectStore, ObjectUri], T]
 
 
 def is_endpoint_failure(e: BaseException) -> bool:
@@ -94,13 +104,13 @@ class _Endpoint:
                 "active_requests": self.active_requests}
 
 
-def _validated(uris: Any, strategy: str | None) -> tuple[list[str], str]:
+def _validated(uris: Any, strategy: str | None) -> tuple[builtins.list[str], str]:
     strategy = "round_robin" if strategy is None else strategy
     if strategy not in STRATEGIES:
         raise S3dlioError(f"Invalid strategy {strategy!r}. Use 'round_robin' or 'least_connections'")
     if isinstance(uris, str):
         raise TypeError("uris must be a list of URI strings, not a single str")
-    uris = list(uris)
+    uris = builtins.list(uris)
     for u in uris:
         if not isinstance(u, str):
             raise TypeError(f"endpoint URIs must be str, got {type(u).__name__}")
@@ -109,7 +119,7 @@ def _validated(uris: Any, strategy: str | None) -> tuple[list[str], str]:
     if len(uris) > MAX_ENDPOINTS:
         raise S3dlioError(f"{_FAIL}: Too many endpoints: {len(uris)} exceeds maximum of {MAX_ENDPOINTS} "
                           "(MAX_ENDPOINTS)")
-    schemes: list[str] = []
+    schemes: builtins.list[str] = []
     for u in uris:
         try:
             s = scheme_of(u)
@@ -123,11 +133,13 @@ def _validated(uris: Any, strategy: str | None) -> tuple[list[str], str]:
     return uris, strategy
 
 
-class MultiEndpointStore:
-    """Load-balanced, failing-over access to several endpoints holding the same objects.
+def _on(store_uri: str) -> tuple[ObjectStore, ObjectUri]:
+    return store_for_uri(store_uri)
 
-    I/O methods are coroutines (await them); `endpoint_count`, `strategy` and the stats are plain calls.
-    """
+
+class MultiEndpointStore(ObjectStore):
+    """Load-balanced, failing-over access to several endpoints holding the same objects (see the module
+    docstring). URIs are full URIs under (or outside) the endpoints; `resolve` makes one of a relative key."""
 
     def __init__(self, uris: Sequence[str], strategy: str | None = "round_robin", *,
                  backoff_s: float = 1.0, max_backoff_s: float = 30.0) -> None:
@@ -151,7 +163,11 @@ class MultiEndpointStore:
     def strategy(self) -> str:
         return self._strategy
 
-    def get_endpoint_stats(self) -> list[dict[str, Any]]:
+    @property
+    def endpoint_uris(self) -> builtins.list[str]:
+        return [e.uri for e in self._eps]
+
+    def get_endpoint_stats(self) -> builtins.list[dict[str, Any]]:
         """Per endpoint: uri, total_requests, bytes_read, bytes_written, error_count, active_requests."""
         with self._lock:
             return [e.stats() for e in self._eps]
@@ -165,7 +181,7 @@ class MultiEndpointStore:
                 total[k] += s[k]
         return total
 
-    def endpoint_health(self) -> list[dict[str, Any]]:
+    def endpoint_health(self) -> builtins.list[dict[str, Any]]:
         """Per endpoint: uri, healthy, consecutive failures and seconds left in its back-off."""
         now = time.monotonic()
         with self._lock:
@@ -174,20 +190,29 @@ class MultiEndpointStore:
                     for e in self._eps]
 
     # ---------------------------------------------------------------- routing
+    def resolve(self, uri: str) -> str:
+        """`uri` itself, or for a relative key (no '://') the URI of that key under the endpoints (the
+        endpoint actually used is chosen per request). Refuses keys that would escape the endpoint root."""
+        if not isinstance(uri, str):
+            raise TypeError(f"URI must be a str, got {type(uri).__name__}")
+        if "://" in uri:
+            return uri
+        return join_key(self._eps[0].prefix, uri.lstrip("/"), uri)
+
     def _named(self, uri: str) -> tuple[_Endpoint | None, str | None]:
-        """(endpoint whose prefix `uri` starts with, the rest) or (None, relative path) or (None, None)."""
+        """(endpoint whose prefix `uri` starts with, the rest) or (None, None) for a URI under none."""
         for e in self._by_prefix:
             if uri.startswith(e.prefix):
-                return e, uri[len(e.prefix):]
+                return e, check_key(uri[len(e.prefix):], uri)
             if uri == e.uri or uri + "/" == e.prefix:
                 return e, ""
         if "://" not in uri:
-            return None, uri.lstrip("/")
+            return None, check_key(uri.lstrip("/"), uri)
         return None, None
 
     @staticmethod
-    def _on(ep: _Endpoint, rest: str | None, uri: str) -> str:
-        return uri if rest is None else ep.prefix + rest
+    def _target(ep: _Endpoint, rest: str | None, uri: str) -> str:
+        return uri if rest is None else join_key(ep.prefix, rest, uri)
 
     def _pick(self, exclude: Sequence[_Endpoint] = ()) -> _Endpoint | None:
         """Choose the next endpoint by strategy among usable ones not in `exclude`; when none is usable,
@@ -243,22 +268,21 @@ class MultiEndpointStore:
                 e.failures = 0
                 e.down_until = 0.0
 
-    def _run(self, uri: str, call: Callable[[str], T], *, read_fallback: bool = False,
-             size_in: int = 0, size_out: Callable[[T], int] | None = None) -> T:
-        """Run `call(rewritten_uri)` on a chosen endpoint, failing over on endpoint failures (and, for
+    def _run(self, uri: str, call: Call[T], *, read_fallback: bool = False, size_in: int = 0,
+             size_out: Callable[[T], int] | None = None) -> T:
+        """Run `call(store, parsed URI)` on a chosen endpoint, failing over on endpoint failures (and, for
         reads, on not-found) to the other endpoints."""
         named, rest = self._named(uri)
-        tried: list[_Endpoint] = []
+        tried: builtins.list[_Endpoint] = []
         last_failure: BaseException | None = None
         not_found: BaseException | None = None
-        first = self._pick()
         order_hint = named
-        e = first
+        e = self._pick()
         while e is not None:
             tried.append(e)
-            target = self._on(e, rest, uri)
             try:
-                result = call(target)
+                store, tu = _on(self._target(e, rest, uri))
+                result = call(store, tu)
             except Exception as exc:
                 if is_endpoint_failure(exc):
                     self._done(e, error=exc, endpoint_failed=True)
@@ -281,7 +305,7 @@ class MultiEndpointStore:
         assert last_failure is not None
         raise last_failure
 
-    def _next_after_miss(self, tried: list[_Endpoint], hint: _Endpoint | None) -> _Endpoint | None:
+    def _next_after_miss(self, tried: builtins.list[_Endpoint], hint: _Endpoint | None) -> _Endpoint | None:
         if hint is not None and hint not in tried:
             now = time.monotonic()
             with self._lock:
@@ -289,43 +313,28 @@ class MultiEndpointStore:
                     return self._claim(hint)
         return self._pick(exclude=tried)
 
-    # ---------------------------------------------------------------- sync operations
-    def _put(self, uri: str, data: Any) -> None:
-        mv = as_buffer(data)
-        self._run(uri, lambda u: store_for_uri(u)[0].put(u, mv), size_in=mv.nbytes)
-
-    def _get(self, uri: str) -> BytesView:
-        return self._run(uri, lambda u: store_for_uri(u)[0].get(u), read_fallback=True, size_out=len)
-
-    def _get_range(self, uri: str, offset: int, length: int | None) -> BytesView:
-        return self._run(uri, lambda u: store_for_uri(u)[0].get_range(u, offset, length), read_fallback=True,
-                         size_out=len)
-
-    def _stat(self, uri: str) -> dict[str, Any]:
-        return self._run(uri, lambda u: store_for_uri(u)[0].stat(u), read_fallback=True)
-
     def _view_prefix(self, uri: str) -> tuple[str, str]:
         """(the prefix results are shown under, the path below the endpoint root)."""
         named, rest = self._named(uri)
         if rest is None:
-            raise InvalidUriError(f"{uri!r} is under none of the endpoints {[e.uri for e in self._eps]}", uri)
+            raise InvalidUriError(f"{uri!r} is under none of the endpoints {self.endpoint_uris}", uri)
         return (named or self._eps[0]).prefix, rest
 
-    def _each_usable(self, rest: str, call: Callable[[str], T], *, absent_ok: bool = False
-                     ) -> tuple[list[tuple[_Endpoint, T | None]], list[BaseException]]:
-        """Run `call(endpoint prefix + rest)` on every endpoint that is up, each outcome counted in the
-        stats. Returns the endpoints that answered (with their results) and the endpoint failures; an
-        error that is not the endpoint's fault is raised. With `absent_ok`, ObjectNotFoundError is an
-        answer (result None)."""
-        answers: list[tuple[_Endpoint, T | None]] = []
-        failures: list[BaseException] = []
+    def _each_usable(self, rest: str, call: Call[T], *, absent_ok: bool = False, uri: str = ""
+                     ) -> tuple[builtins.list[tuple[_Endpoint, T | None]], builtins.list[BaseException]]:
+        """Run `call` on `rest` under every endpoint that is up, each outcome counted in the stats.
+        Returns the endpoints that answered (with their results) and the endpoint failures; an error that
+        is not the endpoint's fault is raised. With `absent_ok`, ObjectNotFoundError is an answer (None)."""
+        answers: builtins.list[tuple[_Endpoint, T | None]] = []
+        failures: builtins.list[BaseException] = []
         for e in self._eps:
             with self._lock:
                 if not e.usable(time.monotonic()):
                     continue
                 self._claim(e)
             try:
-                result = call(e.prefix + rest)
+                store, tu = _on(join_key(e.prefix, rest, uri or None) if rest else e.prefix)
+                result = call(store, tu)
             except Exception as exc:
                 if absent_ok and isinstance(exc, ObjectNotFoundError):
                     self._done(e)
@@ -341,52 +350,123 @@ class MultiEndpointStore:
             answers.append((e, result))
         return answers, failures
 
-    def _list_union(self, uri: str, recursive: bool) -> list[tuple[str, str, _Endpoint]]:
-        """(relative path, URI on the endpoint that has it, that endpoint), merged over every endpoint that
-        is up, sorted by relative path."""
-        _, rest = self._view_prefix(uri)
-        answers, failures = self._each_usable(
-            rest, lambda t: store_for_uri(t)[0].list(t, recursive=recursive), absent_ok=True)
-        if not answers and failures:
-            raise failures[-1]
-        seen: dict[str, tuple[str, _Endpoint]] = {}
-        for e, found in answers:
-            for f in found or ():
-                if f.startswith(e.prefix):
-                    seen.setdefault(f[len(e.prefix):], (f, e))
-        return [(rel, u, e) for rel, (u, e) in sorted(seen.items())]
+    # ---------------------------------------------------------------- ObjectStore primitives
+    def _get(self, u: ObjectUri) -> BytesView:
+        return self._run(u.uri, lambda s, t: s._get(t), read_fallback=True, size_out=len)
 
-    def _list(self, uri: str, recursive: bool = False) -> list[dict[str, Any]]:
-        view, _ = self._view_prefix(uri)
-        entries = self._list_union(uri, recursive)
+    def _get_range(self, u: ObjectUri, offset: int, length: int | None) -> BytesView:
+        return self._run(u.uri, lambda s, t: s._get_range(t, offset, length), read_fallback=True, size_out=len)
 
-        def sized(item: tuple[str, str, _Endpoint]) -> dict[str, Any]:
-            rel, found_uri, _ = item
-            if found_uri.endswith("/"):
-                return {"uri": view + rel, "size": 0}
+    def _get_into(self, u: ObjectUri, dst: memoryview) -> int:
+        return self._run(u.uri, lambda s, t: s._get_into(t, dst), read_fallback=True, size_out=int)
+
+    def _get_range_into(self, u: ObjectUri, offset: int, dst: memoryview) -> int:
+        return self._run(u.uri, lambda s, t: s._get_range_into(t, offset, dst), read_fallback=True,
+                         size_out=int)
+
+    def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
+        return self._run(u.uri, lambda s, t: s._get_suffix(t, length), read_fallback=True, size_out=len)
+
+    def _download_to_file(self, u: ObjectUri, fd: int) -> int:
+        return self._run(u.uri, lambda s, t: s._download_to_file(t, fd), read_fallback=True, size_out=int)
+
+    def _stat(self, u: ObjectUri) -> dict[str, Any]:
+        return self._run(u.uri, lambda s, t: s._stat(t), read_fallback=True)
+
+    def _put(self, u: ObjectUri, data: memoryview) -> None:
+        self._run(u.uri, lambda s, t: s._put(t, data), size_in=data.nbytes)
+
+    def _open_writer(self, u: ObjectUri) -> ObjectWriter:
+        """A writer on one chosen endpoint (failing over while it is opened; a stream cannot move later)."""
+        _, rest = self._named(u.uri)
+        e = self._pick()
+        tried: builtins.list[_Endpoint] = []
+        last: BaseException | None = None
+        while e is not None:
+            tried.append(e)
             try:
-                size = store_for_uri(found_uri)[0].stat(found_uri)["size"]
-            except ObjectNotFoundError:  # deleted between list and stat
-                size = None
-            return {"uri": view + rel, "size": size}
+                store, tu = _on(self._target(e, rest, u.uri))
+                inner = store._open_writer(tu)
+            except Exception as exc:
+                failed = is_endpoint_failure(exc)
+                self._done(e, error=exc, endpoint_failed=failed)
+                if not failed:
+                    raise
+                last = exc
+                e = self._pick(exclude=tried)
+                continue
+            return _EndpointWriter(self, e, u.uri, inner)
+        assert last is not None
+        raise last
 
-        out = bounded_map(sized, entries, 32) if entries else []
-        return [d for d in out if d["size"] is not None]
+    def _mkdir(self, u: ObjectUri) -> None:
+        _, rest = self._view_prefix(u.uri)
+        self._each_usable(rest, lambda s, t: s._mkdir(t), uri=u.uri)
 
-    def _list_all_endpoints(self, uri: str, recursive: bool = False) -> list[str]:
-        view, _ = self._view_prefix(uri)
-        return [view + rel for rel, _, _ in self._list_union(uri, recursive)]
-
-    def _delete(self, uri: str) -> None:
-        _, rest = self._named(uri)
+    def _delete(self, u: ObjectUri) -> None:
+        _, rest = self._named(u.uri)
         if rest is None:
-            self._run(uri, lambda u: store_for_uri(u)[0].delete(u))
+            self._run(u.uri, lambda s, t: s._delete(t))
             return
-        answers, failures = self._each_usable(rest, lambda t: store_for_uri(t)[0].delete(t))
+        answers, failures = self._each_usable(rest, lambda s, t: s._delete(t), uri=u.uri)
         if not answers:
             if failures:
                 raise failures[-1]
-            self._run(uri, lambda u: store_for_uri(u)[0].delete(u))  # every endpoint down: probe one
+            self._run(u.uri, lambda s, t: s._delete(t))  # every endpoint down: probe one
+
+    def _delete_recursive(self, u: ObjectUri) -> int:
+        _, rest = self._view_prefix(u.uri)
+        answers, failures = self._each_usable(rest, lambda s, t: s._delete_recursive(t), uri=u.uri)
+        if not answers and failures:
+            raise failures[-1]
+        return sum(n or 0 for _, n in answers)
+
+    def _list_entries(self, u: ObjectUri, recursive: bool) -> Iterator[builtins.list[ObjectInfo]]:
+        """One page: the union over every endpoint that is up, by path below the endpoint root, shown
+        under the endpoint the listed URI names (with the sizes, times and ETags the listings carry)."""
+        view, rest = self._view_prefix(u.uri)
+
+        def listing(store: ObjectStore, tu: ObjectUri) -> builtins.list[ObjectInfo]:
+            return [i for page in store._list_entries(tu, recursive) for i in page]
+
+        answers, failures = self._each_usable(rest, listing, absent_ok=True, uri=u.uri)
+        if not answers and failures:
+            raise failures[-1]
+        seen: dict[str, ObjectInfo] = {}
+        for e, found in answers:
+            for info in found or ():
+                if info.uri.startswith(e.prefix):
+                    rel = info.uri[len(e.prefix):]
+                    if rel not in seen:
+                        seen[rel] = info._replace(uri=view + rel)
+        page = [seen[k] for k in sorted(seen)]
+        if page:
+            yield page
+
+    # ---------------------------------------------------------------- every endpoint / one endpoint
+    def list_all_endpoints(self, uri: str, recursive: bool = False) -> builtins.list[str]:
+        """URIs under `uri` on every endpoint that is up, merged and deduplicated."""
+        return self.list(self.resolve(uri), recursive=recursive)
+
+    def put_all_endpoints(self, uri: str, data: Any) -> None:
+        """Write the object to every endpoint (not transactional: the first failure is raised)."""
+        mv = as_buffer(data)
+        uri = self.resolve(uri)
+        bounded_map(lambda i: self._on_endpoint(i, uri, lambda s, t: s._put(t, mv), size_in=mv.nbytes),
+                    range(len(self._eps)), 32)
+
+    def get_from_endpoint(self, index: int, uri: str) -> BytesView:
+        """The object from endpoint number `index` only."""
+        return self._on_endpoint(index, self.resolve(uri), lambda s, t: s._get(t), size_out=len)
+
+    def put_to_endpoint(self, index: int, uri: str, data: Any) -> None:
+        """Write the object to endpoint number `index` only."""
+        mv = as_buffer(data)
+        self._on_endpoint(index, self.resolve(uri), lambda s, t: s._put(t, mv), size_in=mv.nbytes)
+
+    def delete_from_endpoint(self, index: int, uri: str) -> None:
+        """Delete the object from endpoint number `index` only."""
+        self._on_endpoint(index, self.resolve(uri), lambda s, t: s._delete(t))
 
     def _endpoint(self, index: int) -> _Endpoint:
         if isinstance(index, bool) or not isinstance(index, int):
@@ -395,67 +475,53 @@ class MultiEndpointStore:
             raise S3dlioError(f"endpoint index {index} out of range: {len(self._eps)} endpoint(s) configured")
         return self._eps[index]
 
-    def _on_endpoint(self, index: int, uri: str, call: Callable[[str], T], *, size_in: int = 0,
+    def _on_endpoint(self, index: int, uri: str, call: Call[T], *, size_in: int = 0,
                      size_out: Callable[[T], int] | None = None) -> T:
         e = self._endpoint(index)
         _, rest = self._named(uri)
+        target = self._target(e, rest, uri)
+        parse_uri(target)  # a bad URI is the caller's error, never the endpoint's
         with self._lock:
             self._claim(e)
         try:
-            result = call(self._on(e, rest, uri))
+            store, tu = _on(target)
+            result = call(store, tu)
         except Exception as exc:
             self._done(e, error=exc, endpoint_failed=is_endpoint_failure(exc))
             raise
         self._done(e, read=size_out(result) if size_out else 0, written=size_in)
         return result
 
-    # ---------------------------------------------------------------- async API
-    async def put(self, uri: str, data: Any, *, borrow: bool = True) -> None:
-        """Write the object on one endpoint (failing over to the next if that endpoint is down)."""
-        await submit_async(self._put, uri, data)
 
-    async def get(self, uri: str) -> BytesView:
-        """The whole object, from one endpoint (the others if it is missing there or the endpoint fails)."""
-        return await submit_async(self._get, uri)
+class _EndpointWriter(ObjectWriter):
+    """A writer on one endpoint; its outcome (bytes written, or the error) counts in that endpoint's stats."""
 
-    async def get_range(self, uri: str, offset: int = 0, length: int | None = None) -> BytesView:
-        """`length` bytes from `offset` (to the end when None)."""
-        return await submit_async(self._get_range, uri, offset, length)
+    def __init__(self, owner: MultiEndpointStore, ep: _Endpoint, uri: str, inner: ObjectWriter) -> None:
+        super().__init__(uri)
+        self._owner = owner
+        self._ep: _Endpoint | None = ep
+        self._inner = inner
 
-    async def stat(self, uri: str) -> dict[str, Any]:
-        return await submit_async(self._stat, uri)
+    def _write(self, mv: memoryview) -> None:
+        self._inner.write(mv)
 
-    async def list(self, prefix: str, recursive: bool = False) -> list[dict[str, Any]]:
-        """Objects under `prefix` on every endpoint that is up, merged: dicts with 'uri' (shown under the
-        endpoint `prefix` names) and 'size'."""
-        return await submit_async(self._list, prefix, recursive)
+    def _commit(self) -> None:
+        try:
+            self._inner.close()
+        except BaseException as e:
+            self._finish(error=e)
+            raise
+        self._finish(written=self.bytes_written)
 
-    async def list_all_endpoints(self, prefix: str, recursive: bool = False) -> list[str]:
-        """URIs under `prefix` on every endpoint, merged and deduplicated."""
-        return await submit_async(self._list_all_endpoints, prefix, recursive)
+    def _abort(self) -> None:
+        try:
+            self._inner.abort()
+        finally:
+            self._finish()
 
-    async def delete(self, uri: str) -> None:
-        """Delete the object from every endpoint that is up (a missing object is fine)."""
-        await submit_async(self._delete, uri)
-
-    async def put_all_endpoints(self, uri: str, data: Any, *, borrow: bool = True) -> None:
-        """Write the object to every endpoint (not transactional: the first failure is raised)."""
-        mv = as_buffer(data)
-
-        def all_() -> None:
-            bounded_map(lambda i: self._on_endpoint(i, uri, lambda u: store_for_uri(u)[0].put(u, mv),
-                                                    size_in=mv.nbytes), range(len(self._eps)), 32)
-
-        await submit_async(all_)
-
-    async def get_from_endpoint(self, index: int, uri: str) -> BytesView:
-        return await submit_async(self._on_endpoint, index, uri, lambda u: store_for_uri(u)[0].get(u),
-                                  size_out=len)
-
-    async def put_to_endpoint(self, index: int, uri: str, data: Any, *, borrow: bool = True) -> None:
-        mv = as_buffer(data)
-        await submit_async(self._on_endpoint, index, uri, lambda u: store_for_uri(u)[0].put(u, mv),
-                           size_in=mv.nbytes)
-
-    async def delete_from_endpoint(self, index: int, uri: str) -> None:
-        await submit_async(self._on_endpoint, index, uri, lambda u: store_for_uri(u)[0].delete(u))
+    def _finish(self, *, written: int = 0, error: BaseException | None = None) -> None:
+        ep, self._ep = self._ep, None
+        if ep is not None:
+            failed = error is not None and is_endpoint_failure(error)
+            self._owner._done(ep, written=written, error=error if isinstance(error, Exception) else None,
+                              endpoint_failed=failed)

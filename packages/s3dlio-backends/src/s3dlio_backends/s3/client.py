@@ -3,7 +3,8 @@
 One client per endpoint and process. Every request is: build the head (SigV4, UNSIGNED-PAYLOAD for
 bodiless requests), take a keep-alive socket from the pool, send, read the head, and hand the socket to a
 reader callback that takes the body straight into its destination. Failures are retried (throttling,
-5xx, broken connections) per `retry.py`; a stale keep-alive socket is replaced without using an attempt.
+5xx, broken connections) by retry.py's one loop and classifier; a stale keep-alive socket is replaced, and
+an expired token refreshed once, without using an attempt. Errors are typed by http_errors.py.
 """
 
 from __future__ import annotations
@@ -13,38 +14,24 @@ import hashlib
 import logging
 import ssl
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from s3dlio_core.errors import (
-    InvalidUriError,
-    ObjectNotFoundError,
-    PermissionDeniedError,
-    S3dlioError,
-    StorageIOError,
-)
-from s3dlio_core.settings import settings
+from s3dlio_core.errors import InvalidUriError, S3dlioError, StorageIOError
+from s3dlio_core.settings import Settings, settings
 
-from ..http_pool import ConnectionLost, ConnectionPool, HttpConnection, HttpResponseHead, ProtocolError
-from ..retry import is_retryable_status, sleep_before_retry
+from ..http_errors import http_error
+from ..http_pool import ConnectionLost, ConnectionPool, HttpConnection, HttpResponseHead
+from ..retry import Retry, classify_error, retry_after
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Signer, canonical_query, quote_path, sha256_hex
 from .config import CredentialSource, Endpoint, tls_context
 from .xml_codec import parse_error
 
-__all__ = ["S3Client", "S3RequestError"]
+__all__ = ["S3Client"]
 
 log = logging.getLogger("s3dlio.s3")
-R = TypeVar("R")
 Reader = Callable[[HttpConnection, HttpResponseHead], Any]
 _MAX_STALE = 3  # stale keep-alive sockets replaced per request without using a retry attempt
-
-
-class S3RequestError(StorageIOError):
-    """An S3 request failed; `status` and `code` say how (e.g. 500 InternalError)."""
-
-    def __init__(self, message: str, uri: str | None, status: int | None = None, code: str | None = None):
-        super().__init__(message, uri)
-        self.status = status
-        self.code = code
+_EXPIRED = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired"})
 
 
 def _encode_head(method: str, target: str, headers: dict[str, str]) -> bytes:
@@ -55,13 +42,15 @@ def _encode_head(method: str, target: str, headers: dict[str, str]) -> bytes:
 class S3Client:
     """Signed requests to one S3 endpoint."""
 
-    def __init__(self, endpoint: Endpoint, credentials: CredentialSource | None = None) -> None:
+    def __init__(self, endpoint: Endpoint, credentials: CredentialSource | None = None,
+                 settings_of: Callable[[], Settings] = settings, ca_bundle: str | None = None) -> None:
         self.endpoint = endpoint
         self.signer = Signer(endpoint.region)
         self.credentials = credentials or CredentialSource()
+        self._settings = settings_of  # the owning store's effective settings, read per request
         self._pools: dict[str, ConnectionPool] = {}
-        self._tls = tls_context() if endpoint.scheme == "https" else None
-        s = settings()
+        self._tls = tls_context(ca_bundle) if endpoint.scheme == "https" else None
+        s = settings_of()
         self.connect_timeout = s.connect_timeout_s
         self.timeout = s.operation_timeout_s
         self.max_idle = s.pool_max_idle_per_host
@@ -107,86 +96,76 @@ class S3Client:
                 query: dict[str, str] | str | None = None, headers: dict[str, str] | None = None,
                 body: Any = None, payload_hash: str | None = None, accept: frozenset[int] = frozenset(),
                 first_attempt: int = 1) -> Any:
-        """Send one request (retrying as the policy allows) and return `reader(conn, head)` for a 2xx
-        answer (or a status in `accept`); any other answer raises a typed error naming `uri`.
+        """Send one request (retrying as retry.py's classifier allows) and return `reader(conn, head)` for
+        a 2xx answer (or a status in `accept`); any other answer raises a typed error naming `uri`.
         `first_attempt` > 1 continues a request whose earlier attempts were made elsewhere (mux.py)."""
         pool, host, path = self.route(bucket, key)
         q = query if isinstance(query, str) else canonical_query(query)
         target = f"{path}?{q}" if q else path
-        if payload_hash is None:
-            payload_hash = UNSIGNED_PAYLOAD if body is None else self.payload_hash(body)
-        attempts = settings().max_retry_attempts
-        attempt = first_attempt
+        ph = payload_hash if payload_hash is not None else (
+            UNSIGNED_PAYLOAD if body is None else self.payload_hash(body))
         # plain object GETs (the data path) are signed and encoded in one pass
-        fast_get = (method == "GET" and not q and body is None and payload_hash == UNSIGNED_PAYLOAD
+        fast_get = (method == "GET" and not q and body is None and ph == UNSIGNED_PAYLOAD
                     and (not headers or headers.keys() == {"range"}))
         rng = headers.get("range") if headers else None
-        stale = 0
-        expired_retry = True
-        while True:
-            creds = self.credentials.get()
-            if fast_get:
-                head = self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key, creds.token)
-            else:
-                h = {"host": host}
-                if headers:
-                    h.update(headers)
-                if body is not None:
-                    h["content-length"] = str(len(body))
-                self.signer.sign(method, path, q, h, payload_hash, creds.access_key, creds.secret_key,
-                                 creds.token)
-                head = _encode_head(method, target, h)
-            conn = pool.acquire()
-            try:
-                conn.send(head, body)
-                resp = conn.read_head()
-                status = resp.status
-                if status < 300 or status in accept:
-                    result = reader(conn, resp)
+        refresh = [True]  # one credential refresh per request on an expired-token answer
+
+        def attempt() -> Any:
+            stale = 0
+            while True:
+                creds = self.credentials.get()
+                if fast_get:
+                    head = self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key,
+                                                   creds.token)
+                else:
+                    h = {"host": host}
+                    if headers:
+                        h.update(headers)
+                    if body is not None:
+                        h["content-length"] = str(len(body))
+                    self.signer.sign(method, path, q, h, ph, creds.access_key, creds.secret_key, creds.token)
+                    head = _encode_head(method, target, h)
+                conn = pool.acquire()
+                try:
+                    conn.send(head, body)
+                    resp = conn.read_head()
+                    status = resp.status
+                    if status < 300 or status in accept:
+                        result = reader(conn, resp)
+                        pool.release(conn)
+                        return result
+                    err_body = bytes(conn.read_body(resp, method)) if status != 304 else b""
                     pool.release(conn)
-                    return result
-                err_body = bytes(conn.read_body(resp, method)) if status != 304 else b""
-                pool.release(conn)
-            except ConnectionLost as e:
-                conn.close()
-                if e.no_response and stale < _MAX_STALE:
-                    stale += 1
-                    continue
-                if attempt < attempts:
-                    log.debug("S3 %s %s: %s; retrying (attempt %d of %d)", op, uri, e, attempt + 1,
-                              attempts)
-                    sleep_before_retry(attempt)
-                    attempt += 1
-                    continue
-                raise StorageIOError(f"S3 {op} for {uri} failed after {attempt} attempt(s): "
-                                     f"{self._redact(str(e))}", uri) from None
-            except (TimeoutError, ProtocolError, OSError) as e:
-                conn.close()
-                if isinstance(e, S3dlioError):
+                except ConnectionLost as e:
+                    conn.close()
+                    if e.no_response and stale < _MAX_STALE:  # a keep-alive socket the server had closed
+                        stale += 1
+                        continue
                     raise
-                if attempt < attempts and not isinstance(e, ssl.SSLCertVerificationError):
-                    log.debug("S3 %s %s: %s; retrying (attempt %d of %d)", op, uri, type(e).__name__,
-                              attempt + 1, attempts)
-                    sleep_before_retry(attempt)
-                    attempt += 1
+                except BaseException:
+                    conn.close()
+                    raise
+                code, message = parse_error(err_body)
+                if code in _EXPIRED and refresh[0]:
+                    refresh[0] = False
+                    self.credentials.invalidate()
                     continue
-                raise StorageIOError(f"S3 {op} for {uri} failed after {attempt} attempt(s): "
-                                     f"{type(e).__name__}: {self._redact(str(e))}", uri) from None
-            except BaseException:
-                conn.close()
-                raise
-            code, message = parse_error(err_body)
-            if code in ("ExpiredToken", "TokenRefreshRequired", "RequestExpired") and expired_retry:
-                expired_retry = False
-                self.credentials.invalidate()
-                continue
-            if is_retryable_status(status) and attempt < attempts:
-                log.debug("S3 %s %s: HTTP %d %s; retrying (attempt %d of %d)", op, uri, status, code,
-                          attempt + 1, attempts)
-                sleep_before_retry(attempt, throttled=status in (429, 503) or code == "SlowDown")
-                attempt += 1
-                continue
-            raise self.error(op, uri, status, code, message, method)
+                raise self.error(op, uri, status, code, message, method)
+
+        try:
+            return attempt()  # the common case: no retry machinery on the way
+        except Exception as e:
+            first_error = e
+
+        def give_up(e: BaseException, attempts: int) -> BaseException | None:
+            if classify_error(e) is Retry.NO and not isinstance(e, ssl.SSLCertVerificationError):
+                return None  # not a network failure: raised as it is
+            detail = f"{type(e).__name__}: " if not isinstance(e, ConnectionLost) else ""
+            return StorageIOError(f"S3 {op} for {uri} failed after {attempts} attempt(s): "
+                                  f"{detail}{self._redact(str(e))}", uri)
+
+        return retry_after(first_error, attempt, attempts=self._settings().max_retry_attempts,
+                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}")
 
     def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
         """(pool, request head) of a signed GET of one object, optionally with a Range header value
@@ -206,25 +185,19 @@ class S3Client:
     def error(self, op: str, uri: str, status: int, code: str | None, message: str | None,
               method: str = "GET") -> S3dlioError:
         """The typed error for an S3 error answer (the URI in the message, never a credential)."""
-        if not code:
-            code = {404: "NotFound", 403: "Forbidden", 401: "Unauthorized"}.get(status, f"HTTP {status}")
-        detail = f"{code} ({self._redact(message)})" if message else code
-        text = f"S3 {op} for {uri} failed: {detail} (HTTP {status})"
-        log.debug("%s", text)
+        hint = None
         if status == 404:
-            if code == "NoSuchKey" or (code == "NotFound" and method == "HEAD"):
-                text += " — object key does not exist"
+            if code == "NoSuchKey" or (code in (None, "NotFound") and method == "HEAD"):
+                hint = "object key does not exist"
             elif code == "NoSuchBucket":
-                text += " — bucket does not exist"
-            return ObjectNotFoundError(text, uri)
-        if status in (401, 403):
-            return PermissionDeniedError(text + " — access denied", uri)
+                hint = "bucket does not exist"
+        elif status == 301 or code in ("PermanentRedirect", "AuthorizationHeaderMalformed"):
+            hint = f"the bucket may live in another region than {self.endpoint.region!r}; set AWS_REGION"
+        err = http_error("S3", op, uri, status, code, self._redact(message) if message else None, hint)
+        log.debug("%s", err)
         if code == "InvalidBucketName":
-            return InvalidUriError(text, uri)
-        if status == 301 or code in ("PermanentRedirect", "AuthorizationHeaderMalformed"):
-            text += (f" — the bucket may live in another region than {self.endpoint.region!r}; "
-                     "set AWS_REGION")
-        return S3RequestError(text, uri, status, code)
+            return InvalidUriError(str(err), uri)
+        return err
 
     # ---- small helpers for control-plane calls ----
     def call(self, method: str, uri: str, op: str, bucket: str, key: str | None = None,

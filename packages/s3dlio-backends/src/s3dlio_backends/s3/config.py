@@ -1,11 +1,17 @@
 """Where an S3 store talks to and as whom: endpoint, region, addressing style, TLS and credentials.
 
+Each comes from the store's `S3Config` when it sets it (a caller passes one to `S3Store` or
+`new_store("s3://", config)` instead of mutating os.environ), else from the environment:
 * Endpoint: the URI's `host:port` (http unless the port is 443 or listed in S3DLIO_S3_ENDPOINT_TLS_PORTS),
-  else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS (`s3.<region>.amazonaws.com`, https).
-* Region: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.
-* Path-style addressing whenever an endpoint is set (as the original forces); virtual-host style on AWS
-  for DNS-safe bucket names.
-* Credentials come from botocore's resolver (environment, profile, SSO, role, IMDS). Refreshable
+  else `endpoint_url`, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS
+  (`s3.<region>.amazonaws.com`, https).
+* Region: `region`, else AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1.
+* Addressing: `addressing_style` (else AWS_S3_ADDRESSING_STYLE): 'auto' is path style whenever an endpoint
+  is set (as the original forces) and virtual-host style on AWS for DNS-safe bucket names; 'path' and
+  'virtual' force one.
+* TLS: verifying; `ca_bundle` (else AWS_CA_BUNDLE) adds trusted roots.
+* Credentials: `access_key_id` + `secret_access_key` (+ `session_token`), else botocore's resolver for
+  `profile` (else AWS_PROFILE / the default chain: environment, profile, SSO, role, IMDS). Refreshable
   credentials are re-frozen when botocore says they need a refresh; nothing here ever prints a secret.
 """
 
@@ -21,14 +27,50 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from s3dlio_core.errors import InvalidUriError, PermissionDeniedError
+from s3dlio_core.store_config import StoreConfig
 
-__all__ = ["Endpoint", "resolve_endpoint", "resolve_region", "Credentials", "CredentialSource"]
+__all__ = ["S3Config", "Endpoint", "resolve_endpoint", "resolve_region", "Credentials", "CredentialSource",
+           "ADDRESSING_STYLES"]
 
 _DNS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 
-def resolve_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+@dataclass(frozen=True, repr=False)
+class S3Config(StoreConfig):
+    """Where and as whom an S3 store talks, plus the common tunables of StoreConfig (retries, timeouts,
+    part size, thresholds). Every field left at None comes from the environment (see the module
+    docstring). repr() never shows a key, secret or token."""
+
+    endpoint_url: str | None = None  # e.g. "http://127.0.0.1:9000" or "https://s3.example.com/prefix"
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None  # a profile of the AWS config / credentials files
+    ca_bundle: str | None = None  # a PEM file of extra trusted roots (https endpoints)
+    addressing_style: str | None = None  # 'auto', 'path' or 'virtual'
+
+    def __post_init__(self) -> None:
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            given = "access_key_id" if self.access_key_id else "secret_access_key"
+            raise ValueError(f"S3Config: access_key_id and secret_access_key go together (only {given} is set)")
+        if self.session_token and not self.access_key_id:
+            raise ValueError("S3Config: session_token needs access_key_id and secret_access_key")
+        if self.addressing_style is not None and self.addressing_style not in ADDRESSING_STYLES:
+            raise ValueError(f"S3Config: addressing_style must be one of {', '.join(ADDRESSING_STYLES)}, "
+                             f"got {self.addressing_style!r}")
+
+
+def resolve_region(config: S3Config | None = None) -> str:
+    return ((config.region if config is not None else None) or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
+def _addressing(config: S3Config | None) -> str:
+    style = (config.addressing_style if config is not None else None) or \
+        os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip().lower() or "auto"
+    return style if style in ADDRESSING_STYLES else "auto"
 
 
 def _tls_ports() -> set[int]:
@@ -46,6 +88,7 @@ class Endpoint:
     custom: bool
     region: str
     base_path: str = ""  # an endpoint URL may carry a path prefix
+    addressing: str = "auto"  # 'auto', 'path' or 'virtual' (see the module docstring)
 
     @property
     def url(self) -> str:
@@ -63,27 +106,29 @@ class Endpoint:
         return h if self.port == default else f"{h}:{self.port}"
 
     def virtual_host(self, bucket: str) -> str | None:
-        """The host for virtual-hosted addressing of `bucket` on AWS, or None for path style."""
-        if self.custom or os.environ.get("AWS_S3_ADDRESSING_STYLE", "").lower() == "path":
+        """The host for virtual-hosted addressing of `bucket`, or None for path style."""
+        if self.addressing == "path" or (self.custom and self.addressing != "virtual"):
             return None
         if _DNS_BUCKET.match(bucket) and ".." not in bucket:
             return f"{bucket}.{self.host}"
         return None
 
 
-def _parse_endpoint_url(url: str, region: str) -> Endpoint:
+def _parse_endpoint_url(url: str, region: str, addressing: str) -> Endpoint:
     if "://" not in url:
         url = "http://" + url
     sp = urlsplit(url)
     if sp.scheme not in ("http", "https") or not sp.hostname:
         raise InvalidUriError(f"bad S3 endpoint URL {url!r} (expected http(s)://host[:port])", url)
     port = sp.port or (443 if sp.scheme == "https" else 80)
-    return Endpoint(sp.scheme, sp.hostname, port, True, region, sp.path.rstrip("/"))
+    return Endpoint(sp.scheme, sp.hostname, port, True, region, sp.path.rstrip("/"), addressing)
 
 
-def resolve_endpoint(uri_endpoint: str | None) -> Endpoint:
-    """The endpoint for a URI's `host:port` part (or None: the environment's endpoint, else AWS)."""
-    region = resolve_region()
+def resolve_endpoint(uri_endpoint: str | None, config: S3Config | None = None) -> Endpoint:
+    """The endpoint for a URI's `host:port` part (or None: the config's endpoint URL, else the
+    environment's, else AWS)."""
+    region = resolve_region(config)
+    addressing = _addressing(config)
     if uri_endpoint:
         host, _, port_s = uri_endpoint.rpartition(":")
         if uri_endpoint.startswith("[") and "]" in uri_endpoint:
@@ -92,17 +137,18 @@ def resolve_endpoint(uri_endpoint: str | None) -> Endpoint:
             port_s = uri_endpoint[close + 2:] if uri_endpoint[close + 1:close + 2] == ":" else ""
         port = int(port_s) if port_s else 80
         scheme = "https" if (port == 443 or port in _tls_ports()) else "http"
-        return Endpoint(scheme, host, port, True, region)
-    env = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if env:
-        return _parse_endpoint_url(env.strip(), region)
-    return Endpoint("https", f"s3.{region}.amazonaws.com", 443, False, region)
+        return Endpoint(scheme, host, port, True, region, "", addressing)
+    url = (config.endpoint_url if config is not None else None) or os.environ.get("AWS_ENDPOINT_URL_S3") \
+        or os.environ.get("AWS_ENDPOINT_URL")
+    if url:
+        return _parse_endpoint_url(url.strip(), region, addressing)
+    return Endpoint("https", f"s3.{region}.amazonaws.com", 443, False, region, "", addressing)
 
 
-def tls_context() -> ssl.SSLContext:
-    """Verifying TLS context; AWS_CA_BUNDLE adds a PEM bundle of trusted roots."""
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """Verifying TLS context; `ca_bundle` (else AWS_CA_BUNDLE) adds a PEM bundle of trusted roots."""
     ctx = ssl.create_default_context()
-    bundle = os.environ.get("AWS_CA_BUNDLE")
+    bundle = ca_bundle or os.environ.get("AWS_CA_BUNDLE")
     if bundle:
         ctx.load_verify_locations(cafile=bundle)
     return ctx
@@ -128,16 +174,22 @@ class Credentials:
 
 
 class CredentialSource:
-    """Resolves credentials once per process with botocore and hands out fresh frozen copies."""
+    """Static keys from an S3Config, or credentials resolved once per process with botocore (for the
+    config's profile, else the default chain), handed out as fresh frozen copies."""
 
     RECHECK_S = 30.0  # how often a refreshable source is asked whether it needs a refresh
 
-    def __init__(self) -> None:
+    def __init__(self, config: S3Config | None = None) -> None:
         self._lock = threading.Lock()
         self._source: Any = None
         self._frozen: Credentials | None = None
         self._checked = 0.0
         self._refreshable = False
+        self._static: Credentials | None = None
+        self._profile = config.profile if config is not None else None
+        if config is not None and config.access_key_id and config.secret_access_key:
+            self._static = Credentials(config.access_key_id, config.secret_access_key, config.session_token)
+            self._frozen = self._static
 
     def __repr__(self) -> str:
         return "CredentialSource(<redacted>)"
@@ -160,18 +212,24 @@ class CredentialSource:
             return c
 
     def invalidate(self) -> None:
-        """Forget the frozen copy (e.g. after an ExpiredToken answer) so the next call re-reads."""
+        """Forget the frozen copy (e.g. after an ExpiredToken answer) so the next call re-reads (static
+        keys stay: there is nothing to re-read)."""
         with self._lock:
-            self._frozen = None
+            self._frozen = self._static
 
     def _resolve(self) -> Any:
+        import botocore.exceptions
         import botocore.session
 
-        session = botocore.session.Session()
-        creds = session.get_credentials()
+        try:
+            session = botocore.session.Session(profile=self._profile)
+            creds = session.get_credentials()
+        except botocore.exceptions.ProfileNotFound:
+            raise PermissionDeniedError(f"the AWS profile {self._profile!r} is not in the AWS config or "
+                                        "credentials files") from None
         if creds is None:
             raise PermissionDeniedError(
                 "Missing AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a "
-                "profile or role that botocore can find")
+                "profile or role that botocore can find (or pass an S3Config with keys or a profile)")
         self._refreshable = hasattr(creds, "refresh_needed")
         return creds

@@ -1,4 +1,5 @@
-"""S3PartSink: the S3 calls behind a multipart upload (create, upload part, complete, abort)."""
+"""S3PartSink: the S3 calls behind a multipart upload (create, upload part, complete, abort), on the
+client alone (it knows nothing of the store)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,33 @@ from typing import TYPE_CHECKING
 from s3dlio_core.errors import StorageIOError
 from s3dlio_core.uri import ObjectUri
 
-from ..http_pool import HttpConnection, HttpResponseHead
+from ..multipart import MIN_PART_SIZE
 from .xml_codec import complete_body, parse_complete, parse_upload_id
 
 if TYPE_CHECKING:
-    from .store import S3Store
+    from ..http_pool import HttpConnection, HttpResponseHead
+    from .client import S3Client
 
 __all__ = ["S3PartSink"]
 
 
 class S3PartSink:
-    """Multipart primitives for one object of one S3 store."""
+    """Multipart primitives for one S3 object."""
 
-    def __init__(self, store: S3Store, u: ObjectUri, content_type: str | None = None) -> None:
-        self.store = store
+    min_part_size = MIN_PART_SIZE  # S3 refuses a non-last part under 5 MiB at completion
+    part_quantum = 1
+    sequential = False
+
+    def __init__(self, client: S3Client, u: ObjectUri, content_type: str | None = None) -> None:
+        self.client = client
         self.u = u
         self.content_type = content_type
 
     def create(self) -> str:
         u = self.u
         headers = {"content-type": self.content_type or "application/octet-stream"}
-        _, body = self.store.client.call("POST", u.uri, "CreateMultipartUpload", u.bucket, u.key,
-                                         query={"uploads": ""}, headers=headers, body=b"")
+        _, body = self.client.call("POST", u.uri, "CreateMultipartUpload", u.bucket, u.key,
+                                   query={"uploads": ""}, headers=headers, body=b"")
         try:
             return parse_upload_id(body)
         except ValueError as e:
@@ -44,19 +50,20 @@ class S3PartSink:
                 raise StorageIOError(f"UploadPart {number} for {u.uri} answered without an ETag", u.uri)
             return etag
 
-        return self.store.client.request("PUT", u.uri, "UploadPart", u.bucket, u.key, read,
-                                         query={"partNumber": str(number), "uploadId": upload_id}, body=data)
+        return self.client.request("PUT", u.uri, "UploadPart", u.bucket, u.key, read,
+                                   query={"partNumber": str(number), "uploadId": upload_id}, body=data)
 
     def complete(self, upload_id: str, parts: list[tuple[int, str]]) -> str | None:
         u = self.u
-        _, body = self.store.client.call("POST", u.uri, "CompleteMultipartUpload", u.bucket, u.key,
-                                         query={"uploadId": upload_id}, body=complete_body(parts))
+        _, body = self.client.call("POST", u.uri, "CompleteMultipartUpload", u.bucket, u.key,
+                                   query={"uploadId": upload_id}, body=complete_body(parts))
         etag, err = parse_complete(body)
-        if err is not None:
-            raise StorageIOError(f"CompleteMultipartUpload for {u.uri} failed: {err[0]} ({err[1]})", u.uri)
+        if err is not None:  # S3 may report a failure inside a 200
+            raise StorageIOError(f"CompleteMultipartUpload for {u.uri} failed: {err[0]} ({err[1]})", u.uri,
+                                 code=err[0])
         return etag
 
     def abort(self, upload_id: str) -> None:
         u = self.u
-        self.store.client.call("DELETE", u.uri, "AbortMultipartUpload", u.bucket, u.key,
-                               query={"uploadId": upload_id}, accept=frozenset({404}))
+        self.client.call("DELETE", u.uri, "AbortMultipartUpload", u.bucket, u.key,
+                         query={"uploadId": upload_id}, accept=frozenset({404}))

@@ -1,37 +1,33 @@
 """S3Store: the s3:// store on the lean signed-HTTP path (one store per endpoint and process).
 
-* GET: one request; its body is received straight into the returned BytesView. With range optimisation
-  on (default), the request asks for the first `range_threshold` bytes; Content-Range tells the size, and
-  anything beyond is fetched as parallel range GETs (pinned to the first answer's ETag) into the same
-  buffer, so a large object costs no HEAD. With S3DLIO_ENABLE_RANGE_OPTIMIZATION=0 it is a plain GET.
-* PUT: single request up to the multipart threshold, else a parallel multipart upload straight from the
-  caller's buffer; any failure aborts it. Optional verification (S3DLIO_PUT_VERIFY).
-* List, batch delete, buckets: ListObjectsV2 / DeleteObjects / bucket calls on the same signer.
+The read and write templates are HttpObjectStore's (http_store.py); this module supplies S3's primitives:
+* a ranged GET whose body is received straight into its destination (`If-Match` pins later ranges to the
+  first answer's ETag), so a large object costs no HEAD;
+* one PUT, and the multipart part sink (sink.py, which talks to the client only);
+* HEAD, DELETE, ListObjectsV2, DeleteObjects and bucket calls on the same signer;
+* `get_many` on plain http: one thread multiplexing the sockets (mux.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
-from s3dlio_core import instrument as _ins
-from s3dlio_core.bucket_store import BucketStore
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import validate_max_in_flight
-from s3dlio_core.errors import LengthMismatchError, ObjectNotFoundError, S3dlioError, StorageIOError
+from s3dlio_core.errors import ObjectNotFoundError, S3dlioError, StorageIOError
+from s3dlio_core.listing import ListedObject
 from s3dlio_core.metadata import make_stat, rfc3339_s
-from s3dlio_core.settings import settings
-from s3dlio_core.store import ObjectWriter
-from s3dlio_core.uri import ObjectUri, parse_uri
+from s3dlio_core.store_config import StoreConfig
+from s3dlio_core.uri import ObjectUri
 
 from .. import http_pool
-from .._put_verify import put_verified
+from ..http_errors import object_changed
 from ..http_pool import HttpConnection, HttpResponseHead
-from ..multipart import MultipartCoordinator
-from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
+from ..http_store import HttpObjectStore, RangeBody, content_range_total, range_header
 from .client import S3Client
-from .config import CredentialSource, Endpoint, resolve_endpoint
+from .config import CredentialSource, Endpoint, S3Config, resolve_endpoint
 from .mux import mux_get_many
 from .sink import S3PartSink
 from .xml_codec import (
@@ -43,11 +39,12 @@ from .xml_codec import (
     parse_list_objects,
 )
 
-__all__ = ["S3Store", "S3ObjectWriter"]
+__all__ = ["S3Store"]
 
 log = logging.getLogger("s3dlio.s3")
-_ACTIVE = _ins.ACTIVE
 _ACCEPT_416 = frozenset({416})
+_ACCEPT_PINNED = frozenset({416, 412})
+R = TypeVar("R")
 _ACCEPT_404 = frozenset({404})
 _STAT_HEADERS = {
     "content_type": "content-type", "content_language": "content-language",
@@ -71,31 +68,42 @@ def _http_date_to_rfc3339(value: str | None) -> str | None:
         return value
 
 
-def _content_length(head: HttpResponseHead) -> int:
-    cl = head.get("content-length")
-    return -1 if cl is None else int(cl)
+class _S3Body:
+    """The RangeBody (http_store.py) of one S3 GET answer, over the connection it arrived on."""
 
+    __slots__ = ("conn", "encoded", "head", "length", "remaining", "total", "whole")
 
-def _total_size(head: HttpResponseHead, body_len: int) -> int:
-    """The object's full size from Content-Range ('bytes 0-99/1234'), else the body length."""
-    cr = head.get("content-range")
-    if head.status == 206 and cr:
-        total = cr.rpartition("/")[2]
-        if total.isdigit():
-            return int(total)
-    return body_len
+    def __init__(self, conn: HttpConnection, head: HttpResponseHead, offset: int) -> None:
+        self.conn = conn
+        self.head = head
+        self.encoded = False  # S3 never transcodes: Content-Length is the stored size
+        status = head.status
+        if status == 416:  # the range starts at or past the end (or the object is empty)
+            conn.discard_body(head, "GET")
+            self.total = content_range_total(head.get("content-range")) or 0
+            self.length = 0
+            self.whole = False
+        else:
+            cl = head.get("content-length")
+            self.length = n = -1 if cl is None else int(cl)
+            self.whole = status != 206
+            total = content_range_total(head.get("content-range")) if status == 206 else None
+            self.total = total if total is not None else (max(0, offset) if status == 206 else 0) + max(0, n)
+        self.remaining = self.length
 
+    @property
+    def pin(self) -> str | None:
+        """The ETag later ranges are pinned to (read only when there are later ranges)."""
+        return self.head.get("etag")
 
-def _read_all(conn: HttpConnection, head: HttpResponseHead) -> BytesView:
-    if _ACTIVE:
-        _ins.mark_first_byte()
-    n = _content_length(head)
-    if n < 0:
-        return BytesView.wrap(conn.read_body(head, "GET"))
-    v = BytesView.allocate(n)
-    if n:
-        conn.read_into(memoryview(v))
-    return v
+    def readinto(self, mv: memoryview) -> None:
+        self.conn.read_into(mv)
+        self.remaining -= mv.nbytes
+
+    def read_all(self) -> Any:
+        self.remaining = 0
+        return self.conn.read_body(self.head, "GET")
+
 
 
 def _read_etag(conn: HttpConnection, head: HttpResponseHead) -> str | None:
@@ -103,16 +111,21 @@ def _read_etag(conn: HttpConnection, head: HttpResponseHead) -> str | None:
     return head.get("etag")
 
 
-class S3Store(BucketStore):
+class S3Store(HttpObjectStore):
     """s3:// URIs on one endpoint (the environment's, or the URI's `host:port`)."""
 
     scheme = "s3"
 
-    def __init__(self, endpoint: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, config: StoreConfig | None = None) -> None:
+        """A store for the URI endpoint `endpoint` ('host:port', or None), configured by `config`: an
+        S3Config (endpoint URL, region, credentials, CA bundle, addressing style and the common tunables)
+        or a plain StoreConfig (tunables only); None: the environment."""
         self._uri_endpoint = endpoint
+        self.config = config
+        self._s3_config = config if isinstance(config, S3Config) else None
         self._client_obj: S3Client | None = None
         self._gen = -1
-        self._credentials = CredentialSource()
+        self._credentials = CredentialSource(self._s3_config)
 
     @classmethod
     def store_key(cls, u: ObjectUri) -> Hashable:
@@ -121,6 +134,10 @@ class S3Store(BucketStore):
     @classmethod
     def from_uri(cls, u: ObjectUri) -> S3Store:
         return cls(u.endpoint)
+
+    @classmethod
+    def from_config(cls, u: ObjectUri, config: StoreConfig | None) -> S3Store:
+        return cls(u.endpoint, config)
 
     def __repr__(self) -> str:
         ep = self._client_obj.endpoint.url if self._client_obj is not None else (self._uri_endpoint or "env")
@@ -132,8 +149,10 @@ class S3Store(BucketStore):
         c = self._client_obj
         if c is None or self._gen != http_pool._generation:
             if self._gen != http_pool._generation:
-                self._credentials = CredentialSource()
-            c = S3Client(resolve_endpoint(self._uri_endpoint), self._credentials)
+                self._credentials = CredentialSource(self._s3_config)
+            cfg = self._s3_config
+            c = S3Client(resolve_endpoint(self._uri_endpoint, cfg), self._credentials, lambda: self.settings,
+                         cfg.ca_bundle if cfg is not None else None)
             self._client_obj = c
             self._gen = http_pool._generation
         return c
@@ -142,175 +161,37 @@ class S3Store(BucketStore):
     def endpoint(self) -> Endpoint:
         return self.client.endpoint
 
-    # ---- GET ----
+    # ---- HttpObjectStore primitives ----
+    def _open_range(self, u: ObjectUri, offset: int, length: int | None, pin: str | None,
+                    consume: Callable[[RangeBody], R], attempt: int = 1) -> R:
+        rng = range_header(offset, length)
+        headers = {"range": rng} if rng else {}
+        if pin:
+            headers["if-match"] = pin
+
+        def read(conn: HttpConnection, head: HttpResponseHead) -> R:
+            if head.status == 412:  # If-Match failed: the object was replaced since the first answer
+                conn.discard_body(head, "GET")
+                raise object_changed(u.uri, "ETag no longer matches")
+            body = _S3Body(conn, head, offset)
+            result = consume(body)
+            if body.remaining:  # a body left unread cannot stay on a pooled socket
+                conn.close()
+            return result
+
+        return self.client.request("GET", u.uri, "GET", u.bucket, u.key, read, headers=headers or None,
+                                   accept=_ACCEPT_PINNED if pin else _ACCEPT_416, first_attempt=attempt)
+
     def _get(self, u: ObjectUri, first_attempt: int = 1) -> BytesView:
-        s = settings()
-        c = self.client
-        if not s.enable_range_optimization:
-            return c.request("GET", u.uri, "GET", u.bucket, u.key, _read_all, first_attempt=first_attempt)
-        first = s.range_threshold
+        """The whole object (`first_attempt` > 1: attempts were already made by mux.py)."""
+        return self._read(u, 0, None, None, first_attempt)  # type: ignore[return-value]
 
-        def read(conn: HttpConnection, head: HttpResponseHead) -> BytesView:
-            if head.status == 416:  # empty object
-                conn.discard_body(head, "GET")
-                return BytesView()
-            if _ACTIVE:
-                _ins.mark_first_byte()
-            n = _content_length(head)
-            if n < 0:
-                return BytesView.wrap(conn.read_body(head, "GET"))
-            total = _total_size(head, n)
-            v = BytesView.allocate(total)
-            if not total:
-                return v
-            mv = memoryview(v)
-            if total > n:
-                self._read_split(u, conn, head, mv, n, total)
-            else:
-                conn.read_into(mv)
-            return v
+    def _put_one(self, u: ObjectUri, data: memoryview) -> None:
+        self.client.request("PUT", u.uri, "PUT", u.bucket, u.key, _read_etag,
+                            headers={"content-type": "application/octet-stream"}, body=data)
 
-        return c.request("GET", u.uri, "GET", u.bucket, u.key, read, headers={"range": f"bytes=0-{first - 1}"},
-                         accept=_ACCEPT_416, first_attempt=first_attempt)
-
-    def _read_split(self, u: ObjectUri, conn: HttpConnection, head: HttpResponseHead, mv: memoryview,
-                    first: int, total: int) -> None:
-        """Read the first `first` bytes from `conn` while the rest comes in parallel ranges."""
-        etag = head.get("etag")
-        chunks = plan_chunks(first, total, chunk_size_for(total))
-        job = RangeFetch(lambda off, dst: self._fetch_range_into(u, off, dst, etag), mv, 0, chunks,
-                         concurrency_for(total))
-        try:
-            conn.read_into(mv[:first])
-        except BaseException:
-            job.cancel()
-            try:
-                job.wait()
-            except BaseException:
-                pass
-            raise
-        job.wait()
-
-    def _fetch_range_into(self, u: ObjectUri, offset: int, dst: memoryview, etag: str | None) -> None:
-        n = dst.nbytes
-        headers = {"range": f"bytes={offset}-{offset + n - 1}"}
-        if etag:
-            headers["if-match"] = etag
-
-        def read(conn: HttpConnection, head: HttpResponseHead) -> None:
-            if head.status != 206 or _content_length(head) != n:
-                conn.close()
-                raise StorageIOError(
-                    f"S3 GET for {u.uri}: Content-Range does not match the requested range "
-                    f"{offset}-{offset + n - 1} (HTTP {head.status}, {head.get('content-range')})",
-                    u.uri)
-            conn.read_into(dst)
-
-        self.client.request("GET", u.uri, "GET", u.bucket, u.key, read, headers=headers)
-
-    def _get_range(self, u: ObjectUri, offset: int, length: int | None) -> BytesView:
-        if length == 0:
-            return BytesView()
-        end = "" if length is None else str(offset + length - 1)
-
-        def read(conn: HttpConnection, head: HttpResponseHead) -> BytesView:
-            if head.status == 416:  # starts at or past the end
-                conn.discard_body(head, "GET")
-                return BytesView()
-            v = _read_all(conn, head)
-            if head.status == 200 and (offset or length is not None):  # the server ignored Range
-                return BytesView.wrap(memoryview(v)[offset:None if length is None else offset + length])
-            return v
-
-        return self.client.request("GET", u.uri, "GET", u.bucket, u.key, read,
-                                   headers={"range": f"bytes={offset}-{end}"}, accept=_ACCEPT_416)
-
-    def _get_into(self, u: ObjectUri, dst: memoryview) -> int:
-        cap = dst.nbytes
-
-        def read(conn: HttpConnection, head: HttpResponseHead) -> int:
-            if _ACTIVE:
-                _ins.mark_first_byte()
-            n = _content_length(head)
-            body = conn.read_body(head, "GET") if n < 0 else None
-            if body is not None:
-                n = len(body)
-            if n > cap:
-                conn.close()
-                raise LengthMismatchError(
-                    f"length mismatch (expected {cap} bytes, got {n}): object {u.uri} is {n} bytes but "
-                    f"the destination holds {cap}", u.uri, expected=cap, actual=n)
-            if body is not None:
-                dst[:n] = body
-            else:
-                conn.read_into(dst[:n])
-            return n
-
-        s = settings()
-        if s.enable_range_optimization and cap > s.range_threshold:
-            headers = {"range": f"bytes=0-{s.range_threshold - 1}"}
-
-            def read_ranged(conn: HttpConnection, head: HttpResponseHead) -> int:
-                if head.status == 416:
-                    conn.discard_body(head, "GET")
-                    return 0
-                n = _content_length(head)
-                total = _total_size(head, n)
-                if total > cap:
-                    conn.close()
-                    raise LengthMismatchError(
-                        f"length mismatch (expected {cap} bytes, got {total}): object {u.uri} is {total} "
-                        f"bytes but the destination holds {cap}", u.uri, expected=cap, actual=total)
-                if total > n:
-                    self._read_split(u, conn, head, dst[:total], n, total)
-                else:
-                    conn.read_into(dst[:n])
-                return total
-
-            return self.client.request("GET", u.uri, "GET", u.bucket, u.key, read_ranged, headers=headers,
-                                       accept=_ACCEPT_416)
-        return self.client.request("GET", u.uri, "GET", u.bucket, u.key, read)
-
-    # ---- PUT ----
-    def _put(self, u: ObjectUri, data: memoryview) -> None:
-        s = settings()
-        if data.nbytes > s.multipart_threshold:
-            self._put_multipart(u, data)
-        elif s.put_verify:
-            self._put_verified(u, data)
-        else:
-            self._put_single(u, data)
-
-    def _put_single(self, u: ObjectUri, data: memoryview, content_type: str | None = None) -> str | None:
-        headers = {"content-type": content_type or "application/octet-stream"}
-        return self.client.request("PUT", u.uri, "PUT", u.bucket, u.key, _read_etag, headers=headers,
-                                   body=data)
-
-    def _put_verified(self, u: ObjectUri, data: memoryview) -> None:
-        put_verified(u, data, lambda: self._put_single(u, data), lambda: self._stat(u), lambda: self._delete(u))
-
-    def _put_multipart(self, u: ObjectUri, data: memoryview, part_size: int | None = None) -> dict[str, Any]:
-        s = settings()
-        coord = MultipartCoordinator(S3PartSink(self, u), part_size or s.multipart_part_size,
-                                     s.multipart_max_in_flight or None, total=data.nbytes)
-        try:
-            coord.write(data, borrow=True)
-            result = coord.finish()
-        except BaseException:
-            coord.abort()
-            raise
-        if s.mpu_put_verify:
-            self._verify_size(u, data.nbytes)
-        return result
-
-    def _verify_size(self, u: ObjectUri, want: int) -> None:
-        got = self._stat(u)["size"]
-        if got != want:
-            raise StorageIOError(f"multipart upload size mismatch for {u.uri}: wrote {want} bytes but HEAD "
-                                 f"reports {got} bytes", u.uri)
-
-    def _open_writer(self, u: ObjectUri) -> ObjectWriter:
-        return S3ObjectWriter(self, u)
+    def _part_sink(self, u: ObjectUri, total: int | None = None) -> S3PartSink:
+        return S3PartSink(self.client, u)
 
     # ---- HEAD / DELETE ----
     def _stat(self, u: ObjectUri) -> dict[str, Any]:
@@ -335,7 +216,7 @@ class S3Store(BucketStore):
 
     # ---- BucketStore primitives ----
     def _list_objects_page(self, u: ObjectUri, prefix: str, delimiter: str | None, token: Any
-                           ) -> tuple[list[str], list[str], Any]:
+                           ) -> tuple[list[ListedObject], list[str], Any]:
         q = {"list-type": "2", "prefix": prefix, "encoding-type": "url", "max-keys": "1000"}
         if delimiter:
             q["delimiter"] = delimiter
@@ -390,34 +271,3 @@ class S3Store(BucketStore):
         if len(uris) > 1 and self.client.endpoint.scheme == "http":
             return mux_get_many(self, uris, max_in_flight)
         return super().get_many(uris, max_in_flight)
-
-    # ---- used by the writers ----
-    def parse(self, uri: str) -> ObjectUri:
-        u = parse_uri(uri)
-        if u.scheme != "s3":
-            raise S3dlioError(f"not an s3:// URI: {uri}", uri)
-        return u
-
-
-class S3ObjectWriter(ObjectWriter):
-    """A streaming writer: small objects become one PUT at close; larger ones a multipart upload whose
-    parts go up in parallel while writing continues. Nothing is visible until `close()`."""
-
-    def __init__(self, store: S3Store, u: ObjectUri) -> None:
-        super().__init__(u.uri)
-        self._store = store
-        self._u = u
-        s = settings()
-        self._coord = MultipartCoordinator(S3PartSink(store, u), s.multipart_part_size,
-                                           s.multipart_max_in_flight or None, lazy=True)
-
-    def _write(self, mv: memoryview) -> None:
-        self._coord.write(mv)
-
-    def _commit(self) -> None:
-        result = self._coord.finish()
-        if "single" in result:
-            self._store._put_single(self._u, result["single"])
-
-    def _abort(self) -> None:
-        self._coord.abort()

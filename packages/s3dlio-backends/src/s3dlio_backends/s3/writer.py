@@ -13,8 +13,8 @@ from typing import Any
 from s3dlio_core.bytes_view import as_buffer
 from s3dlio_core.errors import S3dlioError
 from s3dlio_core.registry import store_for_uri
-from s3dlio_core.settings import settings
 
+from .._put_verify import verify_size
 from ..multipart import MIN_PART_SIZE, MultipartCoordinator, default_max_in_flight
 
 __all__ = ["MultipartUploadWriter", "ReservedBuffer"]
@@ -49,7 +49,7 @@ class MultipartUploadWriter:
     def _init(self, uri: str, part_size: int | None, max_in_flight: int | None, content_type: str | None,
               abort_on_drop: bool | None) -> None:
         if part_size is None:
-            part_size = settings().multipart_part_size
+            part_size = store_for_uri(uri)[0].settings.multipart_part_size
         if isinstance(part_size, bool) or not isinstance(part_size, int):
             raise TypeError(f"part_size must be an int, got {type(part_size).__name__}")
         if part_size < MIN_PART_SIZE:
@@ -58,8 +58,10 @@ class MultipartUploadWriter:
         if max_in_flight is not None and (isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int)
                                           or max_in_flight < 1):
             raise ValueError(f"max_in_flight must be an integer >= 1, got {max_in_flight!r}")
+        from .store import S3Store
+
         store, u = store_for_uri(uri)
-        if u.scheme != "s3" or not u.key:
+        if u.scheme != "s3" or not u.key or not isinstance(store, S3Store):
             raise S3dlioError(f"MultipartUploadWriter needs an s3://bucket/key URI, got {uri!r}", uri)
         self.uri = uri
         self.part_size = part_size
@@ -72,7 +74,7 @@ class MultipartUploadWriter:
         from .sink import S3PartSink
 
         try:
-            self._coord = MultipartCoordinator(S3PartSink(store, u, content_type), part_size,
+            self._coord = MultipartCoordinator(S3PartSink(store.client, u, content_type), part_size,
                                                self.max_in_flight)
         except S3dlioError as e:
             raise S3dlioError(f"Multipart init failed: {e}", uri) from e
@@ -126,8 +128,8 @@ class MultipartUploadWriter:
         if self._result is not None:
             return self._result
         result = self._live.finish()
-        if settings().mpu_put_verify:
-            self._store._verify_size(self._u, result["total_bytes"])
+        if self._store.settings.mpu_put_verify:
+            verify_size(self._u, result["total_bytes"], lambda: self._store._stat(self._u))
         self._result = {k: result[k] for k in ("etag", "total_bytes", "parts", "started_at", "completed_at")}
         return self._result
 

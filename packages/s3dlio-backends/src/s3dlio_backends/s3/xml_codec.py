@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import unquote_plus
 
+from s3dlio_core.listing import ListedObject
+
 __all__ = ["parse_error", "parse_list_objects", "parse_list_buckets", "parse_upload_id",
            "complete_body", "delete_body", "parse_delete_errors", "parse_complete", "create_bucket_body"]
 
@@ -53,18 +55,25 @@ def parse_error(body: bytes) -> tuple[str | None, str | None]:
     return _text(root, "Code"), _text(root, "Message")
 
 
-def parse_list_objects(body: bytes) -> tuple[list[str], list[str], str | None]:
-    """(keys, common prefixes, next continuation token or None) of a ListObjectsV2 page."""
+def parse_list_objects(body: bytes) -> tuple[list[ListedObject], list[str], str | None]:
+    """(objects with size, last-modified (RFC 3339, seconds, like stat's) and ETag, common prefixes, next
+    continuation token or None) of a ListObjectsV2 page."""
     root = _root(body)
     if root is None:
         raise ValueError("ListObjectsV2 answered with no XML")
     url_encoded = (_text(root, "EncodingType") or "").lower() == "url"
     dec = unquote_plus if url_encoded else (lambda s: s)
-    keys = [dec(_text(c, "Key") or "") for c in _children(root, "Contents")]
+    keys = [ListedObject(dec(_text(c, "Key") or ""), _int(_text(c, "Size")),
+                         _iso_seconds(_text(c, "LastModified")), _text(c, "ETag") or None)
+            for c in _children(root, "Contents")]
     prefixes = [dec(_text(c, "Prefix") or "") for c in _children(root, "CommonPrefixes")]
     truncated = (_text(root, "IsTruncated") or "").lower() == "true"
     token = _text(root, "NextContinuationToken") if truncated else None
     return keys, prefixes, token or None
+
+
+def _int(s: str | None) -> int | None:
+    return int(s) if s and s.strip().isdigit() else None
 
 
 def _iso_seconds(s: str | None) -> str | None:

@@ -32,6 +32,7 @@ examples:
   s3-cli bench file:///tmp/b/ -n 200 -s 1MiB -j 32     PUT + GET throughput table
   s3-cli mp-get s3://bucket/ds/ -P 8 -n 10k            GET object_0.dat .. from 8 processes
   s3-cli oplog ...                                     op-log tools (s3dlio-oplog)
+  s3-cli oplog plot run.tsv.zst -o run.png             throughput and latency picture (s3dlio[plot])
 
 sizes and counts take suffixes: k, m, g (x1000) and ki, mi, gi (x1024), e.g. 64KiB, 20MiB, 10k.
 """
