@@ -15,6 +15,16 @@ that runs an attempt function under them.
 
 The S3 client, the GCS store, the Azure pipeline policy (azure/retry_policy.py) and the GET multiplexer
 (s3/mux.py) all decide with `classify` and wait with `backoff_delay`.
+
+Adaptive concurrency: each endpoint (one store's client, per process) has an `AdaptiveLimit`
+(s3dlio_core.adaptive; `endpoint_limit`, None with S3DLIO_ADAPTIVE_CONCURRENCY=0). Every HTTP attempt
+holds one of its slots from the moment it is sent until its answer's head is in (`call_with_retries(...,
+limit=)` does that around each attempt; the S3 client and the multiplexer do it around their own send
+and head read), and `settle` reports the answer: a throttle halves the limit, an answer raises it
+additively. So get_many, put_many, bulk put, multipart parts, loaders and checkpoints all back off
+together when an endpoint answers 503 SlowDown or 429, without knowing. A body being read holds no slot:
+a reader that fans out range requests for the rest of its object must not wait for slots its own first
+request holds.
 """
 
 from __future__ import annotations
@@ -27,11 +37,13 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.errors import S3dlioError, StorageIOError
+from s3dlio_core.settings import Settings
 
 __all__ = [
     "Retry", "classify", "classify_error", "call_with_retries", "retry_after", "backoff_delay",
-    "sleep_before_retry",
+    "sleep_before_retry", "endpoint_limit", "settle", "limited",
     "is_retryable_status", "is_throttle", "THROTTLE_CODES", "TRANSIENT_CODES",
 ]
 
@@ -111,17 +123,56 @@ def sleep_before_retry(attempt: int, throttled: bool = False) -> None:
     time.sleep(backoff_delay(attempt, throttled))
 
 
+def endpoint_limit(s: Settings) -> AdaptiveLimit | None:
+    """A new adaptive in-flight limit for one endpoint, or None when `s.adaptive_concurrency` is off
+    (S3DLIO_ADAPTIVE_CONCURRENCY=0, or a StoreConfig field)."""
+    return AdaptiveLimit() if s.adaptive_concurrency else None
+
+
+def settle(limit: AdaptiveLimit, verdict: Retry) -> None:
+    """Give back an attempt's slot, reporting its answer: THROTTLED cuts the limit; NO (an answer, even
+    an error one such as 404) lets it grow; YES (a server error, a broken connection) leaves it."""
+    if verdict is Retry.THROTTLED:
+        limit.throttled()
+        limit.release(False)
+    else:
+        limit.release(verdict is Retry.NO)
+
+
+def limited(attempt: Callable[[], T], limit: AdaptiveLimit,
+            classify_exc: Callable[[BaseException], Retry] = classify_error) -> Callable[[], T]:
+    """`attempt` holding one slot of `limit` while it runs, its outcome reported by `settle`."""
+
+    def run() -> T:
+        limit.acquire()
+        try:
+            result = attempt()
+        except Exception as e:
+            settle(limit, classify_exc(e))
+            raise
+        except BaseException:
+            limit.release(False)
+            raise
+        limit.release(True)
+        return result
+
+    return run
+
+
 def call_with_retries(attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
                       classify_exc: Callable[[BaseException], Retry] = classify_error,
                       give_up: Callable[[BaseException, int], BaseException | None] | None = None,
-                      what: str = "request") -> T:
-    """`attempt()`, retried while `classify_exc` allows and attempts remain.
+                      what: str = "request", limit: AdaptiveLimit | None = None) -> T:
+    """`attempt()`, retried while `classify_exc` allows and attempts remain; with `limit`, every attempt
+    holds a slot of the endpoint's adaptive limit and reports its outcome (see the module docstring).
 
     `first_attempt` > 1 continues a request whose earlier attempts were made elsewhere (the GET
     multiplexer). When the loop ends with an error: a StorageIOError is re-raised with `retried` set to the
     number of retries made; any other exception goes through `give_up(e, attempts_made)`, which returns
     the typed error to raise instead (or None to re-raise `e` as it is).
     """
+    if limit is not None:
+        attempt = limited(attempt, limit, classify_exc)
     try:
         return attempt()
     except Exception as e:
