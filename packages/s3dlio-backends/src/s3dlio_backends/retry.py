@@ -129,11 +129,12 @@ def endpoint_limit(s: Settings) -> AdaptiveLimit | None:
     return AdaptiveLimit() if s.adaptive_concurrency else None
 
 
-def settle(limit: AdaptiveLimit, verdict: Retry) -> None:
-    """Give back an attempt's slot, reporting its answer: THROTTLED cuts the limit; NO (an answer, even
-    an error one such as 404) lets it grow; YES (a server error, a broken connection) leaves it."""
+def settle(limit: AdaptiveLimit, verdict: Retry, epoch: int | None = None) -> None:
+    """Give back an attempt's slot, reporting its answer: THROTTLED cuts the limit (unless it was cut
+    since `epoch`, the limit's epoch when the attempt got its slot); NO (an answer, even an error one such
+    as 404) lets it grow; YES (a server error, a broken connection) leaves it."""
     if verdict is Retry.THROTTLED:
-        limit.throttled()
+        limit.throttled(epoch)
         limit.release(False)
     else:
         limit.release(verdict is Retry.NO)
@@ -145,10 +146,11 @@ def limited(attempt: Callable[[], T], limit: AdaptiveLimit,
 
     def run() -> T:
         limit.acquire()
+        epoch = limit.epoch
         try:
             result = attempt()
         except Exception as e:
-            settle(limit, classify_exc(e))
+            settle(limit, classify_exc(e), epoch)
             raise
         except BaseException:
             limit.release(False)

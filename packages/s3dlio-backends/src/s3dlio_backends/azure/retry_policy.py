@@ -60,8 +60,10 @@ class AzureRetryPolicy(StorageRetryPolicy):
         _state.retried = 0
         lim = self.limit
         while True:
+            epoch = 0
             if lim is not None:
                 lim.acquire()
+                epoch = lim.epoch
             try:
                 response = self.next.send(request)
             except BaseException as err:
@@ -79,7 +81,7 @@ class AzureRetryPolicy(StorageRetryPolicy):
             http = response.http_response
             verdict = classify(http.status_code, http.headers.get("x-ms-error-code"))
             if lim is not None:
-                settle(lim, verdict)
+                settle(lim, verdict, epoch)
             if verdict and self.increment(s, request=request.http_request, response=http):
                 _drain(http)
                 s["throttled"] = verdict is Retry.THROTTLED

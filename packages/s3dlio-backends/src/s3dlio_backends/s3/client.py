@@ -162,6 +162,7 @@ class S3Client:
                 held = lim  # the slot this attempt holds until its answer's head is in
                 if held is not None:
                     held.acquire()
+                    epoch = held.epoch
                 try:
                     conn.send(head, body)
                     resp = conn.read_head()
@@ -190,7 +191,7 @@ class S3Client:
                     raise
                 code, message = parse_error(err_body)
                 if held is not None:
-                    settle(held, classify(status, code))
+                    settle(held, classify(status, code), epoch)
                 if code in _EXPIRED and refresh[0]:
                     refresh[0] = False
                     self.credentials.invalidate()
