@@ -32,7 +32,8 @@ How another benchmark uses it::
     report(res)      # prints: 1MiB GET x256: ours 812 MB/s 0.61 CPU-s/GB | original 769 MB/s ... (1.06x, ...)
 
 `peer` names a venv from `_peers.py` ("original", "boto3", "obstore", "s3torch"; None or "ours" = the
-workspace venv). The payload goes to the child as a JSON file, so it must be JSON-serialisable. The first
+workspace venv); `pythonpath` puts source directories first on the child's sys.path (s3_get_compare.py's
+--baseline runs an older checkout of ours this way, beside the current one). The payload goes to the child as a JSON file, so it must be JSON-serialisable. The first
 client is the reference: every ratio is first client / other (MB/s: above 1 means the first is faster;
 CPU: below 1 means the first is cheaper). `report(res, unit="req/s", ops=n)` prints request rates for
 small-object cases. `measure(..., quiet=False)` prints each round as it finishes.
@@ -54,7 +55,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _peers import peer_env, python_for
+from _peers import compile_dir, ensure_bytecode, peer_env, python_for
 
 __all__ = ["Client", "Sample", "CaseResult", "measure", "report", "run_round"]
 
@@ -98,6 +99,7 @@ class Client:
     code: str
     peer: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    pythonpath: tuple[str, ...] = ()  # source directories put first on sys.path (e.g. another checkout)
 
 
 @dataclass
@@ -144,10 +146,15 @@ class CaseResult:
 def run_round(client: Client, payload: Any, timeout: float = 900) -> Sample:
     """Run one timed round of `client` in a fresh process and return what it measured."""
     py = python_for(client.peer or "ours")
+    ensure_bytecode(client.peer or "ours")
+    for d in client.pythonpath:
+        compile_dir(py, d)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="bench-job-", delete=False) as f:
         json.dump({"name": client.name, "code": textwrap.dedent(client.code), "payload": payload}, f)
         job = f.name
     env = peer_env(client.env)
+    if client.pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(client.pythonpath)
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run([py, "-c", _CHILD, job], env=env, text=True, capture_output=True,

@@ -20,7 +20,8 @@ How a benchmark uses it::
     subprocess.run([py, "-c", code], env=peer_env({"AWS_ENDPOINT_URL": ...}))
     value = run_in("original", "import s3dlio, json; print(json.dumps(s3dlio.__version__))")
 
-`run_in` runs code and returns the JSON of its last output line. For timed rounds, use `_harness.py`
+`run_in` runs code and returns the JSON of its last output line. `ensure_bytecode(name)` compiles a
+peer's sources to .pyc as an installed package has them (the harness calls it before the first round). For timed rounds, use `_harness.py`
 (it takes a peer name per client and calls `python_for` itself). `python benchmarks/_peers.py [NAME...]`
 creates (or checks) the venvs and prints each one's python and probe result.
 """
@@ -144,6 +145,37 @@ def python_for(name: str) -> str:
             raise RuntimeError(f"peer venv {venv} does not work ({peer.probe!r}):\n{probe.stderr[-2000:]}")
         (venv / ".peer-spec").write_text(_stamp(peer))
     return str(py)
+
+
+_compiled: set[str] = set()
+
+
+def compile_dir(python: str, *dirs: str) -> None:
+    """Compile the Python sources under `dirs` to .pyc with `python` (once per run and directory)."""
+    todo = [d for d in dirs if (python, d) not in _compiled_dirs]
+    if todo:
+        subprocess.run([python, "-m", "compileall", "-q", "-j0", "-x", r"/site-packages/torch/", *todo],
+                       check=True, capture_output=True, env=peer_env())
+        _compiled_dirs.update((python, d) for d in todo)
+
+
+_compiled_dirs: set[tuple[str, str]] = set()
+
+
+def ensure_bytecode(name: str) -> None:
+    """Compile peer `name`'s Python sources to .pyc once per run (ours: the workspace packages' sources;
+    a peer: its venv's site-packages, torch's tree left out). pip compiles on install, uv does not, and
+    this machine sets PYTHONDONTWRITEBYTECODE=1: without this, every fresh process would compile the
+    modules it imports lazily inside a timed call from source, which no installed package does."""
+    if name in _compiled:
+        return
+    py = python_for(name)
+    if name == "ours":
+        dirs = [str(p) for p in sorted((ROOT / "packages").glob("*/src"))]
+    else:
+        dirs = [str(p) for p in (BENCH_DIR / name / "lib").glob("python*/site-packages")]
+    compile_dir(py, *dirs)
+    _compiled.add(name)
 
 
 def run_in(name: str, code: str, env: Mapping[str, str] | None = None, timeout: float = 900) -> Any:

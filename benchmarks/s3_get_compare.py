@@ -1,5 +1,5 @@
 """S3 GET side by side against a SeaweedFS of our own on 127.0.0.1: ours vs the original s3dlio 0.10.0
-vs boto3 (16 threads) vs obstore (asyncio, 16 in flight), measured in the same run.
+vs boto3 (16 threads) vs obstore (16 threads), measured in the same run.
 
 Shape (issue 9): `get_many(uris, max_in_flight=16)` with all results held until it returns; each client
 in a fresh process per round (nothing warm: no pooled sockets, no faulted-in memory); rounds interleaved;
@@ -10,6 +10,7 @@ A second line per case gives each client's range over the rounds and its median 
 
 Usage: uv run python benchmarks/s3_get_compare.py [--rounds 5] [--cases 1MiB,16MiB] [--clients ours,boto3]
        [--ours-env KEY=VALUE ...]   (try a setting on ours only, e.g. S3DLIO_RANGE_THRESHOLD_MB=8)
+       [--baseline DIR]             (also run an older checkout of ours in the same rounds, as "ours-before")
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def main() -> int:
     ap.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     ap.add_argument("--clients", default=",".join(CLIENT_NAMES), help="comma-separated; ours is the reference")
     ap.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--baseline", metavar="DIR", help="also run another checkout's code as 'ours-before' "
+                    "(e.g. `git archive BASE packages | tar -x -C DIR`)")
     ap.add_argument("--verbose", action="store_true", help="print every round")
     args = ap.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -50,7 +53,7 @@ def main() -> int:
 
         bucket = "bench-get"
         s3dlio.create_bucket(bucket)
-        clients = get_clients(env, names, ours_env)
+        clients = get_clients(env, names, ours_env, args.baseline)
         print(f"SeaweedFS {server.endpoint}; get_many(max_in_flight={IN_FLIGHT}), all results held; a fresh "
               f"process per round; medians of {args.rounds} interleaved rounds; ratios = "
               f"{clients[0].name} / other" + (f"; ours with {ours_env}" if ours_env else ""), flush=True)

@@ -98,3 +98,41 @@ def test_range_and_get_into_land_in_place(tmp_path) -> None:
     arr = np.empty(len(data), dtype=np.uint8)
     assert store.get_into(f"file://{p}", arr) == len(data)
     assert arr.tobytes() == data
+
+
+def _vma_flags(addr: int) -> list[str]:
+    """The VmFlags of the mapping holding `addr` (from /proc/self/smaps)."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= addr < hi
+            elif inside and head == "VmFlags:":
+                return line.split()[1:]
+    raise AssertionError(f"no mapping holds {addr:#x}")
+
+
+def test_huge_page_advice_is_opt_in() -> None:
+    """Off by default (on VMs whose host reclaims free guest memory it makes first touch ~5x dearer);
+    set_hugepage_min() turns it on for large buffers only, and back off."""
+    from s3dlio_core import bytes_view
+
+    assert bytes_view.HUGEPAGE_MIN is None or os.environ.get("S3DLIO_HUGEPAGE_MIN_MB")
+    size = 16 << 20
+    plain = BytesView.allocate(size)
+    assert "hg" not in _vma_flags(plain.address() + size // 2)
+    try:
+        bytes_view.set_hugepage_min(4 << 20)
+        advised = BytesView.allocate(size)
+        small = BytesView.allocate(1 << 20)
+        assert "hg" in _vma_flags(advised.address() + size // 2)
+        assert len(small) == 1 << 20
+        with pytest.raises(ValueError):
+            bytes_view.set_hugepage_min(-1)
+    finally:
+        bytes_view.set_hugepage_min(None)
+    assert bytes_view.HUGEPAGE_MIN is None
+    again = BytesView.allocate(size)
+    assert "hg" not in _vma_flags(again.address() + size // 2)

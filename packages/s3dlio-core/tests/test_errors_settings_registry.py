@@ -63,6 +63,7 @@ def test_settings_from_env_and_overrides(monkeypatch) -> None:
 
 def test_missing_backend_says_which_package(monkeypatch) -> None:
     monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [])
+    monkeypatch.setitem(sys.modules, "s3dlio_backends.gcs", None)  # and not importable directly either
     register_store("gs", None)
     with pytest.raises(BackendNotInstalledError) as ei:
         store_for_uri("gs://bucket/key")

@@ -10,21 +10,33 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import socket
-import ssl
 import struct
 import threading
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from s3dlio_core.bytes_view import BytesView
+
+if TYPE_CHECKING:  # ssl itself is imported only by who makes a TLS context (~10 ms per process)
+    import ssl
 
 __all__ = ["HttpConnection", "ConnectionPool", "HttpResponseHead", "ConnectionLost", "ProtocolError",
            "NO_BODY"]
 
-_BUF = 256 * 1024  # receive buffer per connection (heads and small bodies land here)
 _MAX_HEAD = 64 * 1024
+# One receive for a response head asks for at most this much: a head and a small body arrive in one call,
+# while most of a larger body goes straight from the socket into its destination (read_into) instead of
+# through this buffer and a copy (a 256 KiB receive used to copy up to a quarter of a 1 MiB body).
+HEAD_READ = 32 * 1024
+_BUF = _MAX_HEAD + HEAD_READ  # receive buffer per connection (heads and small bodies land here)
 _generation = 0
 _WAITALL = getattr(socket, "MSG_WAITALL", 0)
+# An idle keep-alive socket older than this is checked before reuse (one poll): servers close idle
+# connections (SeaweedFS after a while, S3 after ~20 s), and a pool full of such sockets would otherwise
+# spend every retry of the next request discovering them one by one.
+IDLE_CHECK_S = 1.0
 
 
 def _after_fork_in_child() -> None:
@@ -107,6 +119,7 @@ class HttpConnection:
         "connect_timeout",
         "end",
         "host",
+        "idle_since",
         "mv",
         "port",
         "reusable",
@@ -127,17 +140,19 @@ class HttpConnection:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.sock: Any = None
-        self.buf = bytearray(_BUF)
+        self.buf = BytesView.allocate(_BUF)  # not zero-filled: only [start, end) is ever read
         self.mv = memoryview(self.buf)
         self.start = 0
         self.end = 0
         self.used = 0  # requests completed on this socket
         self.reusable = True
+        self.idle_since = 0.0  # time.monotonic() when it last went back to its pool
 
     def __repr__(self) -> str:
         return f"HttpConnection({self.host}:{self.port}, used={self.used})"
 
-    def connect(self) -> None:
+    def connect(self) -> Any:
+        """Open the socket (TCP_NODELAY; TLS if configured) and return it."""
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
@@ -154,6 +169,22 @@ class HttpConnection:
         self.sock = sock
         self.start = self.end = 0
         self.reusable = True
+        return sock
+
+    def peer_closed(self) -> bool:
+        """True if the idle socket is unusable: the peer closed it (or sent something unasked)."""
+        sock = self.sock
+        if sock is None:
+            return True
+        try:
+            if hasattr(select, "poll"):
+                p = select.poll()
+                p.register(sock, select.POLLIN | select.POLLPRI)
+                return bool(p.poll(0))
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
 
     def __del__(self) -> None:  # a dropped pool's idle sockets close quietly (a forked child's copy too)
         if getattr(self, "sock", None) is not None:
@@ -197,7 +228,7 @@ class HttpConnection:
             if n == _BUF:
                 raise ProtocolError("response head too large")
         try:
-            n = self.sock.recv_into(self.mv[self.end:])
+            n = self.sock.recv_into(self.mv[self.end:self.end + HEAD_READ])
         except (ConnectionResetError, ConnectionAbortedError) as e:
             self.close()
             raise ConnectionLost(f"receive failed: {e}", no_response=self.used > 0) from None
@@ -289,7 +320,7 @@ class HttpConnection:
                 raise ConnectionLost("connection closed inside a chunked body")
 
     def read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             line = self._readline()
             size = int(line.split(b";", 1)[0].strip() or b"0", 16)
@@ -358,16 +389,24 @@ class ConnectionPool:
             self._idle = []
             self._lock = threading.Lock()
             self._gen = _generation
-        try:
-            return self._idle.pop()
-        except IndexError:
-            return HttpConnection(self.host, self.port, self.tls, self.server_hostname,
-                                  self.connect_timeout, self.timeout)
+        now = 0.0
+        while True:
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                return HttpConnection(self.host, self.port, self.tls, self.server_hostname,
+                                      self.connect_timeout, self.timeout)
+            if not now:
+                now = time.monotonic()
+            if now - conn.idle_since < IDLE_CHECK_S or not conn.peer_closed():
+                return conn
+            conn.close()  # the server closed it while it was idle
 
     def release(self, conn: HttpConnection) -> None:
         conn.used += 1
         if (conn.reusable and conn.sock is not None and conn.start == conn.end and self._gen == _generation
                 and (not self.max_idle or len(self._idle) < self.max_idle)):
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
             return
         conn.close()

@@ -9,9 +9,14 @@ and `memoryview(v)`, `np.frombuffer(v)`, `bytes(v)` and `len(v)` work natively. 
 from __future__ import annotations
 
 import ctypes
+import os
+from typing import Any
 
-__all__ = ["BytesView", "as_buffer"]
+__all__ = ["BytesView", "as_buffer", "set_hugepage_min"]
 
+_resize: Any
+_address: Any
+_madvise: Any
 try:
     _resize = ctypes.pythonapi.PyByteArray_Resize
     _resize.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
@@ -22,7 +27,7 @@ try:
 except (AttributeError, OSError):  # pragma: no cover - non-CPython
     _resize = _address = None
 
-try:  # transparent huge pages for large buffers: 512x fewer page faults when fresh memory is touched
+try:  # madvise, for the opt-in huge-page advice below
     _libc = ctypes.CDLL(None, use_errno=True)
     _madvise = _libc.madvise
     _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
@@ -31,7 +36,33 @@ except (AttributeError, OSError):  # pragma: no cover - not Linux/glibc
     _madvise = None
 _MADV_HUGEPAGE = 14
 _HUGE = 2 << 20
-HUGEPAGE_MIN = 4 << 20  # buffers at least this large are advised to use huge pages
+
+
+def _hugepage_min_from_env() -> int | None:
+    raw = os.environ.get("S3DLIO_HUGEPAGE_MIN_MB", "").strip()
+    try:
+        mb = int(raw) if raw else 0
+    except ValueError:
+        return None
+    return mb << 20 if mb > 0 else None
+
+
+# Buffers at least this large are advised to use transparent huge pages (MADV_HUGEPAGE); None = never.
+# Off by default: where the host reclaims a guest's free memory (virtio-balloon free page reporting, as
+# on Firecracker and many cloud VMs), free 2 MiB blocks are exactly what gets reported, so a huge-page
+# fault takes memory the host must fault in and zero again. Measured on such a VM, first touch of fresh
+# result buffers cost 2.5 sys-CPU-s/GB with the advice and 0.5 without; the first get_many of a process
+# ran 2-3x slower. On bare metal the advice saves page faults: opt in with S3DLIO_HUGEPAGE_MIN_MB=4 (read
+# at import) or set_hugepage_min(4 << 20).
+HUGEPAGE_MIN: int | None = _hugepage_min_from_env()
+
+
+def set_hugepage_min(nbytes: int | None) -> None:
+    """Advise huge pages for buffers of at least `nbytes` from now on (None or 0: never, the default)."""
+    global HUGEPAGE_MIN
+    if nbytes is not None and nbytes < 0:
+        raise ValueError(f"nbytes must be >= 0 or None, got {nbytes}")
+    HUGEPAGE_MIN = nbytes or None
 
 
 class BytesView(bytearray):
@@ -49,7 +80,7 @@ class BytesView(bytearray):
             if _resize is not None:
                 if _resize(v, size) != 0:  # pragma: no cover - MemoryError already raised by ctypes
                     raise MemoryError(size)
-                if size >= HUGEPAGE_MIN and _madvise is not None:
+                if HUGEPAGE_MIN is not None and size >= HUGEPAGE_MIN and _madvise is not None:
                     addr = _address(v)
                     start = (addr + _HUGE - 1) & ~(_HUGE - 1)
                     end = (addr + size) & ~(_HUGE - 1)
@@ -66,9 +97,10 @@ class BytesView(bytearray):
         return int(_address(self) or 0)
 
     @classmethod
-    def wrap(cls, data: object) -> BytesView:
-        """A BytesView holding a copy of `data` (for results that did not come from a read)."""
-        return cls(data)  # type: ignore[arg-type]
+    def wrap(cls, data: Any) -> BytesView:
+        """A BytesView holding a copy of `data`, any bytes-like object (for results that did not come from
+        a read)."""
+        return cls(data)
 
     def memoryview(self) -> memoryview:
         """A read-only memoryview of the data (no copy)."""
@@ -83,7 +115,7 @@ class BytesView(bytearray):
 
     __str__ = __repr__
 
-    def __reduce__(self):  # pickles (DataLoader workers) as a BytesView
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (DataLoader workers) as a BytesView
         return (BytesView.wrap, (bytes(self),))
 
 

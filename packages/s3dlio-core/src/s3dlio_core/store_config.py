@@ -19,8 +19,10 @@ from .settings import Settings
 
 __all__ = ["StoreConfig", "SECRET_MARKERS"]
 
-#: A field whose name contains one of these, or ends in "key", is shown as '***' in a repr.
-SECRET_MARKERS = ("secret", "token", "password", "sas", "connection_string", "access_key", "account_key")
+#: A field whose name contains one of these, or ends in "key", is shown as '***' in a repr (except a
+#: "*_mode" field, which names a kind of credential, not a credential).
+SECRET_MARKERS = ("secret", "token", "password", "sas", "connection_string", "access_key", "account_key",
+                  "credential")
 _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 
 
@@ -59,7 +61,7 @@ class StoreConfig:
             if v is None:
                 continue
             name = f.name.lower()
-            secret = name.endswith("key") or any(m in name for m in SECRET_MARKERS)
+            secret = not name.endswith("_mode") and (name.endswith("key") or any(m in name for m in SECRET_MARKERS))
             parts.append(f"{f.name}={'***' if secret else repr(v)}")
         return f"{type(self).__name__}({', '.join(parts)})"
 

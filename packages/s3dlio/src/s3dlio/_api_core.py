@@ -32,6 +32,8 @@ __all__ = [
     "get_many_stats_async", "put_many_async", "stat_async", "stat_many_async", "exists_async",
     "mkdir_async", "delete_async", "list_async", "head_async", "get_into", "get_into_async",
     "init_logging", "configure_tokio_threads", "py_total_cpus", "drop_page_cache",
+    "_put_export_stats", "_put_test_queue_export", "_put_test_retain_next_clone", "_put_test_retained",
+    "_put_test_release_retained",
 ]
 
 _list = builtins.list
@@ -368,6 +370,38 @@ def drop_page_cache(uri: str) -> int:
     if drop is None:
         raise UnsupportedOperationError(f"drop_page_cache works on file:// and direct:// URIs, not {uri}", uri)
     return int(drop(uri))
+
+
+# ---- the original's borrowed-buffer barrier (0.10.0). Its native code could still read a caller's buffer
+# after a put returned; these counted that. Ours never keeps a reference past the call that was given the
+# buffer (a put or put_many returns only when every read of it is done), so there is nothing to wait for:
+# the counters are always zero and the test hooks report that nothing is retained.
+_EXPORT_STATS_KEYS = ("quiesce_timeouts", "queued", "internal_errors", "shutdown_attach_waits",
+                      "shutdown_attach_wait_timeouts", "releaser_attaches", "test_releaser_parked")
+
+
+def _put_export_stats() -> dict[str, int]:
+    """The original's export-barrier counters; always zero here (no buffer outlives its put)."""
+    return dict.fromkeys(_EXPORT_STATS_KEYS, 0)
+
+
+def _put_test_queue_export(*args: Any, **kwargs: Any) -> int:
+    """Test hook of the original (queue an export for the releaser); nothing is ever queued here: 0."""
+    return 0
+
+
+def _put_test_retain_next_clone(*args: Any, **kwargs: Any) -> None:
+    """Test hook of the original (keep the next buffer clone alive); a no-op: puts keep no clone."""
+
+
+def _put_test_retained(*args: Any, **kwargs: Any) -> int:
+    """Test hook of the original: how many buffers are retained past their put (always 0 here)."""
+    return 0
+
+
+def _put_test_release_retained(*args: Any, **kwargs: Any) -> int:
+    """Test hook of the original: release retained buffers; returns how many (always 0 here)."""
+    return 0
 
 
 def py_total_cpus() -> int:

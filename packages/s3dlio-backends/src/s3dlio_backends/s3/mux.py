@@ -1,56 +1,93 @@
-"""Many GETs from one thread: `mux_get_many` drives up to `max_in_flight` keep-alive sockets with a
-selector (epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
+"""Many GETs from one thread: `MuxGet` drives up to `max_in_flight` keep-alive sockets with a selector
+(epoll), so a batch of small objects costs no thread hand-offs and no GIL contention.
 
 * Each socket carries one request at a time; the response head is parsed from the connection's buffer and
   the body is received straight into the object's BytesView.
-* Requests start with a small window that grows with each small object completed (slow start). A body of
-  THREADED_BODY bytes or more is finished by a blocking read on a worker thread and sends the rest of the
-  batch to the threaded path: large bodies are cheaper as one blocking MSG_WAITALL read each (measured
-  ~1.5x for 16 MiB objects).
-* Objects larger than the range threshold get their tail from parallel range requests (RangeFetch) while
-  the socket reads the first part.
-* Anything out of the ordinary (an error status, a broken or timed-out connection, a URI the store cannot
-  route here) is handed to the threaded path afterwards, which owns retries (with the attempt already
-  made counted) and typed errors, so behaviour is that of `get` one by one. A keep-alive socket the server
-  had closed is replaced and the request resent.
+* Requests start with a small window that grows with each small object completed (slow start).
+* A body of THREADED_BODY bytes or more ends the multiplexing: large bodies are cheaper as one blocking
+  MSG_WAITALL read each on a worker thread (measured ~1.5x for 16 MiB objects) than as many readiness
+  events here. The batch stops sending, collects the heads already on the way, and then finishes on
+  `max_in_flight` workers: first the bodies already started (detached sockets), then the rest of the
+  batch as plain GETs.
+* Objects larger than the first request's range get their tail from parallel range requests while the
+  socket reads the first part.
+* Anything out of the ordinary (an error status, a broken or timed-out connection, a URI that cannot be
+  sent on this pool) is handed to the threaded path, which owns retries (the attempt already made is
+  counted) and typed errors, so behaviour is that of `get` one by one. A keep-alive socket the server had
+  closed is replaced and the request resent once, without using an attempt.
 * Attached observers (op-log, statistics) get one record per object.
+
+`MuxGet` knows no store: `MuxBackend` carries what it needs (the pool, a request builder, a fallback
+getter, a range fetcher, the error classifier). `S3MuxBackend` builds one from an S3 client (or, in
+`for_store`, from an S3 store's client and methods), and `mux_get_many` is the entry point the S3 store
+calls.
 """
 
 from __future__ import annotations
 
+import enum
 import selectors
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from s3dlio_core import instrument as _ins
 from s3dlio_core.bytes_view import BytesView
-from s3dlio_core.concurrency import bounded_map, shared_executor
+from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import StorageIOError
-from s3dlio_core.settings import settings
+from s3dlio_core.settings import Settings, settings
 from s3dlio_core.uri import parse_uri
 
-from ..http_pool import _MAX_HEAD, HttpConnection, ProtocolError
+from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
-from ..retry import is_retryable_status, sleep_before_retry
+from ..retry import Retry, classify, sleep_before_retry
+from .client import _EXPIRED
 from .xml_codec import parse_error
 
-if TYPE_CHECKING:
-    from .store import S3Store
+__all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "THREADED_BODY",
+           "INITIAL_WINDOW"]
 
-__all__ = ["mux_get_many", "THREADED_BODY"]
-
-THREADED_BODY = 256 * 1024  # a body this large switches the rest of a batch to one thread per request
+THREADED_BODY = 256 * 1024  # a body this large switches the batch to one thread per request
 INITIAL_WINDOW = 4  # requests on the wire at first; each small object that completes opens one more
+
+
+class Verdict(enum.Enum):
+    """What an error answer deserves."""
+
+    FATAL = 0  # the batch fails with this error
+    RETRY = 1  # another attempt on the threaded path (this one counted)
+    THROTTLED = 2  # likewise, after a longer back-off
+    AGAIN = 3  # resend without counting an attempt (e.g. credentials were refreshed)
+
+
+class MuxBackend(Protocol):
+    """What MuxGet needs from the store it serves."""
+
+    pool: Any  # acquire() / fresh() / release(conn): HttpConnections to the one host every request goes to
+    timeout: float  # seconds without progress on any socket before the requests in flight time out
+    max_attempts: int  # attempts per object, the first one included
+    tunables: Settings | None  # the store's settings (range chunking); None: the process settings
+
+    def request(self, uri: str) -> bytes | None:
+        """The head of a GET for `uri` to send on `pool`, or None if it cannot go there."""
+
+    def fallback(self, uri: str, first_attempt: int) -> BytesView:
+        """The whole object by the threaded path (`first_attempt` > 1: that many - 1 were made here)."""
+
+    def fetch_range(self, uri: str, offset: int, dst: memoryview, etag: str | None) -> None:
+        """Fill `dst` with the object's bytes from `offset` (pinned to `etag`)."""
+
+    def judge(self, uri: str, status: int, body: bytes) -> tuple[BaseException, Verdict]:
+        """The typed error of an error answer and what to do about it."""
 
 
 class _Slot:
     """One socket and the request it carries."""
 
-    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "resent", "t0", "t1", "view")
+    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "t0", "t1", "view")
 
     def __init__(self, conn: HttpConnection) -> None:
         self.conn = conn
@@ -59,372 +96,499 @@ class _Slot:
 
     def reset(self) -> None:
         self.idx = -1
-        self.head: Any = None
+        self.head: HttpResponseHead | None = None
         self.view: BytesView | None = None
         self.mv: memoryview | None = None
         self.got = 0
         self.need = 0
         self.job: RangeFetch | None = None
-        self.resent = False
         self.t0 = 0  # request sent (time.time_ns), for observers
         self.t1 = 0  # response head received
 
 
-def _finish_body(conn: HttpConnection, rest: memoryview, pool: Any) -> None:
-    """Receive the rest of a body (blocking, MSG_WAITALL) and give the socket back to its pool."""
-    try:
-        conn.read_into(rest)
-    except BaseException:
-        conn.close()
-        raise
-    pool.release(conn)
+@dataclass
+class _Detached:
+    """A body being finished by a blocking read on a worker (its slot has a new socket)."""
+
+    idx: int
+    conn: HttpConnection
+    view: BytesView
+    rest: memoryview
+    job: RangeFetch | None
+    t0: int
+    t1: int
+    done: bool = False
 
 
-def mux_get_many(store: S3Store, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
-    """`[(uri, get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire, one thread."""
-    client = store.client
-    n = len(uris)
-    results: list[Any] = [None] * n
-    fallback: list[tuple[int, BaseException | None]] = []
-    fatal: list[BaseException] = []
-    detached: list[tuple[int, Future, Any, RangeFetch | None]] = []
-    jobs: list[tuple[int, RangeFetch]] = []
-    queue: deque[int] = deque(range(n))
-    s = settings()
-    rng = f"bytes=0-{s.range_threshold - 1}" if s.enable_range_optimization else None
-    ep = store._uri_endpoint
-    prefix = f"s3://{ep}/" if ep else "s3://"
-    home = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
-    sel = selectors.DefaultSelector()
-    slots = [_Slot(home.acquire()) for _ in range(min(max_in_flight, n))]
-    for slot in slots:
-        if slot.conn.sock is not None:
-            slot.conn.sock.setblocking(False)
-    timeout = client.timeout
-    tracing = bool(_ins.ACTIVE)
-    times: dict[int, tuple[int, int]] = {}
+class MuxGet:
+    """One `get_many` batch: `MuxGet(uris, max_in_flight, backend).run()` returns `[(uri, data)]` in input
+    order, or raises the first failure (typed, after the threaded path's retries)."""
 
-    def drop(slot: _Slot, err: BaseException | None = None, hand_back: bool = True) -> None:
-        """Give up on the slot's socket; its request goes to the threaded path (`err`: the failure that
-        used up this attempt, None if no attempt was used) unless `hand_back` is False."""
-        if slot.registered:
-            sel.unregister(slot.conn.sock)
-            slot.registered = False
-        slot.conn.close()
-        if slot.job is not None:
-            slot.job.cancel()
-            try:
-                slot.job.wait()
-            except BaseException:
-                pass
-        if slot.idx >= 0 and hand_back:
-            fallback.append((slot.idx, err))
-        slot.reset()
-        slot.conn = home.fresh()
+    def __init__(self, uris: Sequence[str], max_in_flight: int, backend: MuxBackend, *,
+                 selector: selectors.BaseSelector | None = None) -> None:
+        self.uris = uris
+        self.max_in_flight = max_in_flight
+        self.b = backend
+        self.pool = backend.pool
+        self.sel = selector if selector is not None else selectors.DefaultSelector()
+        n = len(uris)
+        self.results: list[Any] = [None] * n
+        self.queue: deque[int] = deque(range(n))
+        self.fallback: list[tuple[int, BaseException | None, bool]] = []  # (index, error, throttled)
+        self.fatal: list[BaseException] = []
+        self.detached: list[_Detached] = []
+        self.jobs: list[tuple[int, RangeFetch, int, int]] = []  # range tails still arriving
+        self.threaded = False  # a large body was seen: send no more here
+        self.resent: set[int] = set()  # requests resent after a stale keep-alive socket
+        self.tracing = bool(_ins.ACTIVE)
+        self.slots = [_Slot(self.pool.acquire()) for _ in range(min(max_in_flight, n))]
+        for slot in self.slots:
+            if slot.conn.sock is not None:
+                slot.conn.sock.setblocking(False)
+        self.window = min(len(self.slots), INITIAL_WINDOW)
+        self.idle = self.slots[self.window:][::-1]
 
-    def send(slot: _Slot, i: int) -> bool:
-        """Send request `i` on the slot's socket; False if it must go to the threaded path."""
-        uri = uris[i]
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> list[tuple[str, BytesView]]:
         try:
-            bucket = ""
-            if uri.startswith(prefix):  # the common shape, split without a full parse
-                bucket, sep, key = uri[len(prefix):].partition("/")
-                if not sep or (not ep and (":" in bucket or bucket.startswith("["))):
-                    bucket = ""
-            if not bucket:
-                u = parse_uri(uri)
-                if u.scheme != "s3":
-                    return False
-                bucket, key = u.bucket, u.key
-            pool, head = client.signed_get(bucket, key, rng)
+            for slot in self.slots[:self.window]:
+                self.start_next(slot)
+            while any(sl.registered for sl in self.slots):
+                events = self.sel.select(self.b.timeout)
+                if not events:
+                    self.on_timeout()
+                    break
+                for key, _ in events:
+                    self.on_readable(key.data)
+        except BaseException:
+            self.abandon()
+            raise
+        finally:
+            self.close_slots()
+        return self.finish()
+
+    # ------------------------------------------------------------------ events
+    def send(self, slot: _Slot, i: int) -> bool:
+        """Send request `i` on the slot's socket (a fresh one if that fails once); False: not here."""
+        try:
+            head = self.b.request(self.uris[i])
         except Exception:
             return False
-        if pool is not home:
+        if head is None:
             return False
         conn = slot.conn
         for _attempt in range(2):
             try:
                 if conn.sock is None:
-                    conn.connect()
-                    conn.sock.setblocking(False)
+                    conn.connect().setblocking(False)
                 if not slot.registered:
-                    sel.register(conn.sock, selectors.EVENT_READ, slot)
+                    self.sel.register(conn.sock, selectors.EVENT_READ, slot)
                     slot.registered = True
-                sent = conn.sock.send(head)
-                if sent == len(head):
+                if conn.sock.send(head) == len(head):
                     slot.idx = i
-                    if tracing:
+                    if self.tracing:
                         slot.t0 = time.time_ns()
                     return True
             except OSError:
                 pass
-            if slot.registered:
-                sel.unregister(conn.sock)
-                slot.registered = False
+            self.unregister(slot)
             conn.close()
-            slot.conn = conn = home.fresh()
+            slot.conn = conn = self.pool.fresh()
         return False
 
-    def start_next(slot: _Slot) -> None:
-        while queue and not fatal:
-            i = queue.popleft()
-            if send(slot, i):
+    def start_next(self, slot: _Slot) -> None:
+        """Put the next queued request on this socket, or let the socket rest."""
+        while self.queue and not self.fatal and not self.threaded:
+            i = self.queue.popleft()
+            if self.send(slot, i):
                 return
-            fallback.append((i, None))
-        if slot.registered:  # nothing left for this socket
-            sel.unregister(slot.conn.sock)
-            slot.registered = False
+            self.fallback.append((i, None, False))
+        self.unregister(slot)
 
-    def on_readable(slot: _Slot) -> None:
-        conn = slot.conn
+    def on_readable(self, slot: _Slot) -> None:
         if slot.head is None:
-            if conn.start == conn.end:
-                conn.start = conn.end = 0
-            elif conn.end == len(conn.buf):
-                k = conn.end - conn.start
-                conn.buf[:k] = conn.buf[conn.start:conn.end]
-                conn.start, conn.end = 0, k
-            try:
-                k = conn.sock.recv_into(conn.mv[conn.end:])
-            except BlockingIOError:
-                return
-            except OSError:
-                k = -1
-            if k <= 0:
-                if conn.start == conn.end and conn.used > 0 and not slot.resent:
-                    i = slot.idx  # a keep-alive socket the server had closed: resend on a fresh one
-                    slot.idx = -1
-                    drop(slot)
-                    slot.resent = True
-                    queue.appendleft(i)
-                    start_next(slot)
-                else:
-                    drop(slot, lost(slot.idx))
-                    start_next(slot)
-                return
-            conn.end += k
-            while True:
-                at = conn.buf.find(b"\r\n\r\n", conn.start, conn.end)
-                if at < 0:
-                    if conn.end - conn.start > _MAX_HEAD:
-                        drop(slot)
-                        start_next(slot)
-                    return
-                try:
-                    head = conn.take_head(at)
-                except ProtocolError:
-                    drop(slot)
-                    start_next(slot)
-                    return
-                if head is not None:
-                    break
-            cl = head.get("content-length")
-            if not (200 <= head.status < 300) or cl is None:
-                on_error(slot, head, cl)
-                start_next(slot)
-                return
-            if tracing:
-                slot.t1 = time.time_ns()
-            body = int(cl)
-            total = body
-            cr = head.get("content-range")
-            if head.status == 206 and cr:
-                t = cr.rpartition("/")[2]
-                total = int(t) if t.isdigit() else body
-            view = BytesView.allocate(total)
-            mv = memoryview(view)
-            if total > body:
-                u = parse_uri(uris[slot.idx])
-                etag = head.get("etag")
-                slot.job = RangeFetch(lambda off, dst, u=u, etag=etag: store._fetch_range_into(u, off, dst, etag),
-                                      mv, 0, plan_chunks(body, total, chunk_size_for(total)),
-                                      concurrency_for(total))
-            slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
-            avail = conn.end - conn.start
-            if avail:
-                k = avail if avail < body else body
-                slot.mv[:k] = conn.mv[conn.start:conn.start + k]
-                conn.start += k
-                slot.got = k
-            if body - slot.got >= THREADED_BODY:
-                # large bodies: one blocking MSG_WAITALL read each, on a thread, beats many readiness
-                # events here; the rest of the batch goes to the threaded path as well
-                fallback.extend((i, None) for i in queue)
-                queue.clear()
-                detach(slot)
-                start_next(slot)
-                return
+            self.on_head_bytes(slot)
         else:
-            try:
-                k = conn.sock.recv_into(slot.mv[slot.got:])  # type: ignore[index]
-            except BlockingIOError:
-                return
-            except OSError:
-                k = 0
-            if k == 0:
-                drop(slot, lost(slot.idx))
-                start_next(slot)
-                return
-            slot.got += k
-        if slot.got < slot.need:
+            self.on_body_bytes(slot)
+
+    def on_head_bytes(self, slot: _Slot) -> None:
+        """Bytes of a response head arrived (or the socket closed)."""
+        conn = slot.conn
+        if conn.start == conn.end:
+            conn.start = conn.end = 0
+        elif conn.end == len(conn.buf):
+            k = conn.end - conn.start
+            conn.buf[:k] = conn.buf[conn.start:conn.end]
+            conn.start, conn.end = 0, k
+        try:
+            k = conn.sock.recv_into(conn.mv[conn.end:conn.end + HEAD_READ])
+        except BlockingIOError:
             return
-        # one object complete
-        results[slot.idx] = (uris[slot.idx], slot.view)
+        except OSError:
+            k = -1
+        if k <= 0:
+            self.on_broken(slot, before_response=conn.start == conn.end)
+            return
+        conn.end += k
+        while True:
+            at = conn.buf.find(b"\r\n\r\n", conn.start, conn.end)
+            if at < 0:
+                if conn.end - conn.start > _MAX_HEAD:
+                    self.drop(slot)
+                    self.start_next(slot)
+                return
+            try:
+                head = conn.take_head(at)
+            except ProtocolError:
+                self.drop(slot)
+                self.start_next(slot)
+                return
+            if head is not None:
+                break
+        self.on_head(slot, head)
+
+    def on_head(self, slot: _Slot, head: HttpResponseHead) -> None:
+        """A whole response head: set up the body's destination."""
+        cl = head.get("content-length")
+        if not (200 <= head.status < 300) or cl is None:
+            self.on_error_status(slot, head, cl)
+            return
+        if self.tracing:
+            slot.t1 = time.time_ns()
+        conn = slot.conn
+        body = int(cl)
+        total = body
+        cr = head.get("content-range")
+        if head.status == 206 and cr:
+            t = cr.rpartition("/")[2]
+            total = int(t) if t.isdigit() else body
+        view = BytesView.allocate(total)
+        mv = memoryview(view)
+        if total > body:
+            uri = self.uris[slot.idx]
+            etag = head.get("etag")
+            fetch = self.b.fetch_range
+            tun = self.b.tunables
+            slot.job = RangeFetch(lambda off, dst: fetch(uri, off, dst, etag), mv, 0,
+                                  plan_chunks(body, total, chunk_size_for(total, tun)), concurrency_for(total, tun))
+        slot.head, slot.view, slot.mv, slot.need = head, view, mv[:body], body
+        avail = conn.end - conn.start
+        if avail:
+            k = avail if avail < body else body
+            slot.mv[:k] = conn.mv[conn.start:conn.start + k]
+            conn.start += k
+            slot.got = k
+        if body - slot.got >= THREADED_BODY:
+            self.detach(slot)
+            return
+        if slot.got >= slot.need:
+            self.on_complete(slot)
+
+    def on_body_bytes(self, slot: _Slot) -> None:
+        """More of a small body arrived (or the socket closed)."""
+        try:
+            k = slot.conn.sock.recv_into(slot.mv[slot.got:])  # type: ignore[index]
+        except BlockingIOError:
+            return
+        except OSError:
+            k = 0
+        if k == 0:
+            self.on_broken(slot, before_response=False)
+            return
+        slot.got += k
+        if slot.got >= slot.need:
+            self.on_complete(slot)
+
+    def on_complete(self, slot: _Slot) -> None:
+        """One object complete: store it, reuse the socket if the server allows."""
+        i = slot.idx
+        conn = slot.conn
+        self.results[i] = (self.uris[i], slot.view)
         if slot.job is not None:
-            jobs.append((slot.idx, slot.job))
-            times[slot.idx] = (slot.t0, slot.t1)
-        elif tracing:
-            record(slot.idx, slot.t0, slot.t1, slot.need)
+            self.jobs.append((i, slot.job, slot.t0, slot.t1))
+        elif self.tracing:
+            self.record(i, slot.t0, slot.t1, slot.need)
         conn.used += 1
         reusable = conn.reusable and conn.start == conn.end
         slot.reset()
         if not reusable:
-            if slot.registered:
-                sel.unregister(conn.sock)
-                slot.registered = False
+            self.unregister(slot)
             conn.close()
-            slot.conn = home.fresh()
-        start_next(slot)
-        if idle:
-            widen()
+            slot.conn = self.pool.fresh()
+        self.start_next(slot)
+        if self.idle:
+            self.widen()
 
-    def detach(slot: _Slot) -> None:
-        """Finish the slot's body with a blocking read on a worker thread; the slot gets a new socket."""
-        conn = slot.conn
-        sel.unregister(conn.sock)
-        slot.registered = False
-        conn.sock.setblocking(True)
-        rest = slot.mv[slot.got:]  # type: ignore[index]
-        fut = shared_executor("parts").submit(_finish_body, conn, rest, home)
-        detached.append((slot.idx, fut, slot.view, slot.job))
-        times[slot.idx] = (slot.t0, slot.t1)
-        slot.reset()
-        slot.conn = home.fresh()
-
-    def lost(i: int) -> StorageIOError:
-        return StorageIOError(f"S3 GET for {uris[i]} failed: the connection broke during the response", uris[i])
-
-    def on_error(slot: _Slot, head: Any, cl: str | None) -> None:
-        """A non-2xx answer: retryable ones go back with the attempt counted, others fail the batch."""
-        status = head.status
-        if status == 416 or 200 <= status < 300:  # an empty object, or no Content-Length
-            drop(slot)
+    def on_broken(self, slot: _Slot, before_response: bool) -> None:
+        """The socket closed or failed. Nothing of an answer yet on a reused keep-alive socket: the server
+        had closed it while idle, so resend once on a fresh one; else the attempt is used up."""
+        i = slot.idx
+        if before_response and slot.conn.used > 0 and i not in self.resent:
+            self.drop(slot, hand_back=False)
+            self.resent.add(i)
+            self.queue.appendleft(i)
+            self.start_next(slot)
             return
-        conn = slot.conn
-        body = b""
-        if cl is not None and conn.end - conn.start >= int(cl):
-            body = bytes(conn.buf[conn.start:conn.start + int(cl)])
-        code, message = parse_error(body)
-        err = client.error("GET", uris[slot.idx], status, code, message)
-        if code in ("ExpiredToken", "TokenRefreshRequired", "RequestExpired"):
-            client.credentials.invalidate()
-            drop(slot)
-        elif is_retryable_status(status):
-            drop(slot, err)
-        else:
-            fatal.append(err)
-            if tracing:
-                record(slot.idx, slot.t0, slot.t1, 0, err)
-            queue.clear()
-            drop(slot, hand_back=False)
+        self.drop(slot, self.lost(i))
+        self.start_next(slot)
 
-    def record(i: int, t0: int, t1: int, nbytes: int, err: BaseException | None = None) -> None:
+    def on_error_status(self, slot: _Slot, head: HttpResponseHead, cl: str | None) -> None:
+        """A non-2xx answer (or one without Content-Length): retryable ones go to the threaded path with
+        the attempt counted, others fail the batch."""
+        status = head.status
+        conn = slot.conn
+        buffered = cl is not None and cl.isdigit() and conn.end - conn.start >= int(cl)
+        if status == 416 and buffered:  # bytes=0-N of an empty object: skip the error body, reuse the socket
+            conn.start += int(cl)  # type: ignore[arg-type]
+            slot.view, slot.need = BytesView(), 0
+            self.on_complete(slot)
+            return
+        if status == 416 or 200 <= status < 300:  # a body we do not frame here: the threaded path does
+            self.drop(slot)
+            self.start_next(slot)
+            return
+        body = bytes(conn.buf[conn.start:conn.start + int(cl)]) if buffered else b""  # type: ignore[arg-type]
+        i = slot.idx
+        err, verdict = self.b.judge(self.uris[i], status, body)
+        if verdict is Verdict.AGAIN:
+            self.drop(slot)
+        elif verdict in (Verdict.RETRY, Verdict.THROTTLED):
+            self.drop(slot, err, throttled=verdict is Verdict.THROTTLED)
+        else:
+            self.fatal.append(err)
+            if self.tracing:
+                self.record(i, slot.t0, slot.t1, 0, err)
+            self.queue.clear()
+            self.drop(slot, hand_back=False)
+        self.start_next(slot)
+
+    def on_timeout(self) -> None:
+        """Nothing moved on any socket for a whole operation timeout: those requests used an attempt."""
+        for slot in self.slots:
+            if slot.registered:
+                i = slot.idx
+                err = StorageIOError(f"S3 GET for {self.uris[i]} timed out after {self.b.timeout}s",
+                                     self.uris[i]) if i >= 0 else None
+                self.drop(slot, err)
+
+    def detach(self, slot: _Slot) -> None:
+        """A large body: its socket leaves the selector and a worker finishes it; no new requests go out
+        here (the rest of the batch takes the threaded path). The slot gets a new socket."""
+        conn = slot.conn
+        self.unregister(slot)
+        conn.sock.setblocking(True)
+        self.detached.append(_Detached(slot.idx, conn, slot.view, slot.mv[slot.got:],  # type: ignore[arg-type,index]
+                                       slot.job, slot.t0, slot.t1))
+        slot.reset()
+        slot.conn = self.pool.fresh()
+        if not self.threaded:
+            self.threaded = True
+            self.fallback.extend((i, None, False) for i in self.queue)
+            self.queue.clear()
+
+    # ------------------------------------------------------------------ helpers
+    def widen(self) -> None:
+        """Slow start: a completed small object lets one more request onto the wire."""
+        self.window = min(len(self.slots), self.window + 1)
+        busy = sum(1 for sl in self.slots if sl.idx >= 0)
+        while self.idle and self.queue and busy < self.window and not self.threaded:
+            self.start_next(self.idle.pop())
+            busy += 1
+
+    def unregister(self, slot: _Slot) -> None:
+        if slot.registered:
+            self.sel.unregister(slot.conn.sock)
+            slot.registered = False
+
+    def drop(self, slot: _Slot, err: BaseException | None = None, hand_back: bool = True,
+             throttled: bool = False) -> None:
+        """Give up on the slot's socket; its request goes to the threaded path (`err`: the failure that
+        used up this attempt, None if no attempt was used) unless `hand_back` is False."""
+        self.unregister(slot)
+        slot.conn.close()
+        if slot.job is not None:
+            _cancel(slot.job)
+        if slot.idx >= 0 and hand_back:
+            self.fallback.append((slot.idx, err, throttled))
+        slot.reset()
+        slot.conn = self.pool.fresh()
+
+    def lost(self, i: int) -> StorageIOError:
+        return StorageIOError(f"S3 GET for {self.uris[i]} failed: the connection broke during the response",
+                              self.uris[i])
+
+    def record(self, i: int, t0: int, t1: int, nbytes: int, err: BaseException | None = None) -> None:
         """One op record per object for attached observers (the op-log, statistics)."""
-        _ins.record(_ins.OpRecord("GET", uris[i], nbytes, t0, t1, time.time_ns(),
+        _ins.record(_ins.OpRecord("GET", self.uris[i], nbytes, t0, t1, time.time_ns(),
                                   None if err is None else f"{type(err).__name__}: {err}",
                                   thread_id=threading.get_ident()))
 
-    window = [min(len(slots), INITIAL_WINDOW)]
-    idle = slots[window[0]:][::-1]
-
-    def widen() -> None:
-        """Slow start: a completed small object lets one more request onto the wire."""
-        window[0] = min(len(slots), window[0] + 1)
-        busy = sum(1 for sl in slots if sl.idx >= 0)
-        while idle and queue and busy < window[0]:
-            start_next(idle.pop())
-            busy += 1
-
-    try:
-        for slot in slots[:window[0]]:
-            start_next(slot)
-        while any(sl.registered for sl in slots):
-            events = sel.select(timeout)
-            if not events:  # nothing moved for a whole operation timeout
-                for slot in slots:
-                    if slot.registered:
-                        drop(slot, StorageIOError(f"S3 GET for {uris[slot.idx]} timed out after {timeout}s",
-                                                  uris[slot.idx]) if slot.idx >= 0 else None)
-                break
-            for key, _ in events:
-                on_readable(key.data)
-    except BaseException:
-        for slot in slots:
+    def abandon(self) -> None:
+        """The loop itself failed (e.g. KeyboardInterrupt): close what is open, stop range tails."""
+        for slot in self.slots:
             if slot.idx >= 0 or slot.job is not None:
-                drop(slot)
-        for _, fut, _, job in detached:
-            if job is not None:
-                job.cancel()
-            try:
-                fut.result()
-            except BaseException:
-                pass
-        raise
-    finally:
-        for slot in slots:
-            if slot.registered:
-                sel.unregister(slot.conn.sock)
-                slot.registered = False
+                self.drop(slot, hand_back=False)
+        for d in self.detached:
+            d.conn.close()
+            if d.job is not None:
+                _cancel(d.job)
+        for _, job, _, _ in self.jobs:
+            _cancel(job)
+
+    def close_slots(self) -> None:
+        """Idle keep-alive sockets go back to the pool; anything mid-response is closed."""
+        for slot in self.slots:
+            self.unregister(slot)
             conn = slot.conn
-            if conn.sock is not None and slot.idx < 0 and conn.start == conn.end:
+            if conn.sock is not None and slot.idx < 0 and conn.start == conn.end and conn.reusable:
                 conn.sock.setblocking(True)
-                home.release(conn)
+                self.pool.release(conn)
             else:
                 conn.close()
-        sel.close()
-    for i, fut, view, job in detached:
+        self.sel.close()
+
+    # ------------------------------------------------------------------ the threaded path
+    def finish(self) -> list[tuple[str, BytesView]]:
+        """Finish detached bodies, then the handed-back requests, on up to max_in_flight workers; wait for
+        range tails; raise the first failure."""
+        self.fallback.extend((i, None, False) for i in self.queue)  # never sent (a timeout ended the loop)
+        self.queue.clear()
+        fallback = sorted(self.fallback, key=lambda t: t[0])
+        if not self.fatal and self.b.max_attempts <= 1:
+            first_err = next((e for _, e, _ in fallback if e is not None), None)
+            if first_err is not None:  # no retries allowed: the failed attempt was the only one
+                self.fatal.append(first_err)
+        tasks: list[Callable[[], None]] = [] if self.fatal else [
+            *(lambda d=d: self.finish_detached(d) for d in self.detached),
+            *(lambda t=t: self.get_threaded(*t) for t in fallback),
+        ]
         try:
-            fut.result()
-            results[i] = (uris[i], view)
-            if job is not None:
-                jobs.append((i, job))
-            elif tracing:
-                record(i, *times[i], len(view))
-        except Exception:
-            if job is not None:
-                job.cancel()
+            if tasks:
+                bounded_map(lambda task: task(), tasks, self.max_in_flight)
+        finally:
+            for d in self.detached:  # not read: the batch failed first
+                if not d.done:
+                    d.conn.close()
+                    if d.job is not None:
+                        _cancel(d.job)
+            for i, job, t0, t1 in self.jobs:
                 try:
                     job.wait()
-                except BaseException:
-                    pass
-            fallback.append((i, lost(i)))
-    for i, job in jobs:
+                    if self.tracing:
+                        self.record(i, t0, t1, len(self.results[i][1]))
+                except BaseException as e:  # range parts already had their retries
+                    self.fatal.append(e)
+                    if self.tracing:
+                        self.record(i, t0, t1, 0, e)
+        if self.fatal:
+            raise self.fatal[0]
+        return self.results
+
+    def finish_detached(self, d: _Detached) -> None:
+        """Receive the rest of a detached body (blocking, MSG_WAITALL) and return the socket to the pool;
+        a broken connection sends the object to the threaded path with this attempt counted."""
+        d.done = True
         try:
-            job.wait()
-            if tracing:
-                record(i, *times[i], len(results[i][1]))
-        except BaseException as e:  # range parts already had their retries
-            fatal.append(e)
-            if tracing:
-                record(i, *times[i], 0, e)
-    if fatal:
-        raise fatal[0]
-    if fallback:
-        fallback.sort(key=lambda t: t[0])
-        retried = [err for _, err in fallback if err is not None]
-        if retried:
-            if settings().max_retry_attempts <= 1:
-                raise retried[0]
-            sleep_before_retry(1)
+            d.conn.read_into(d.rest)
+        except Exception:
+            d.conn.close()
+            if d.job is not None:
+                _cancel(d.job)
+            self.get_threaded(d.idx, self.lost(d.idx), False)
+            return
+        self.pool.release(d.conn)
+        self.results[d.idx] = (self.uris[d.idx], d.view)
+        if d.job is not None:
+            self.jobs.append((d.idx, d.job, d.t0, d.t1))  # list.append is atomic; waited for in finish()
+        elif self.tracing:
+            self.record(d.idx, d.t0, d.t1, len(d.view))
 
-        def one(item: tuple[int, BaseException | None]) -> BytesView:
-            i, err = item
-            u = parse_uri(uris[i])
-            first = 1 if err is None else 2
-            if tracing:
-                return _ins.traced("GET", uris[i], store._get, u, first_attempt=first)
-            return store._get(u, first_attempt=first)
+    def get_threaded(self, i: int, err: BaseException | None, throttled: bool) -> None:
+        """One object by the threaded path: the next attempt if one was used here (after a back-off)."""
+        uri = self.uris[i]
+        first = 1
+        if err is not None:
+            sleep_before_retry(1, throttled=throttled)
+            first = 2
+        if self.tracing:
+            v = _ins.traced("GET", uri, self.b.fallback, uri, first)
+        else:
+            v = self.b.fallback(uri, first)
+        self.results[i] = (uri, v)
 
-        for (i, _), v in zip(fallback, bounded_map(one, fallback, max_in_flight), strict=True):
-            results[i] = (uris[i], v)
-    return results
+
+def _cancel(job: RangeFetch) -> None:
+    job.cancel()
+    try:
+        job.wait()
+    except BaseException:
+        pass
+
+
+class S3MuxBackend:
+    """MuxBackend for an S3 client: GETs of objects on the client's path-style pool (a custom endpoint),
+    signed in one pass; error answers typed by the client, retried per retry.py."""
+
+    def __init__(self, client: Any, endpoint: str | None, fallback: Callable[[str, int], BytesView],
+                 fetch_range: Callable[[str, int, memoryview, str | None], None],
+                 tunables: Settings | None = None) -> None:
+        self.client = client
+        self.pool = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
+        self.timeout = client.timeout
+        s = tunables or settings()
+        self.tunables: Settings | None = s
+        self.max_attempts = s.max_retry_attempts
+        self.rng = f"bytes=0-{s.range_threshold - 1}" if s.enable_range_optimization else None
+        self.ep = endpoint
+        self.prefix = f"s3://{endpoint}/" if endpoint else "s3://"
+        self._fallback = fallback
+        self._fetch_range = fetch_range
+
+    @classmethod
+    def for_store(cls, store: Any) -> S3MuxBackend:
+        """The backend of an S3 store (duck-typed, this module imports no store): its client, URI endpoint
+        and settings, its threaded GET `_get(u, first_attempt=)` and pinned range read `_fetch_range_into`."""
+        get, fetch = store._get, store._fetch_range_into
+        return cls(store.client, store._uri_endpoint,
+                   lambda uri, first: get(parse_uri(uri), first_attempt=first),
+                   lambda uri, off, dst, etag: fetch(parse_uri(uri), off, dst, etag),
+                   getattr(store, "settings", None))
+
+    def request(self, uri: str) -> bytes | None:
+        bucket = key = ""
+        if uri.startswith(self.prefix):  # the common shape, split without a full parse
+            bucket, sep, key = uri[len(self.prefix):].partition("/")
+            if not sep or (not self.ep and (":" in bucket or bucket.startswith("["))):
+                bucket = ""
+        if not bucket:
+            u = parse_uri(uri)
+            if u.scheme != "s3":
+                return None
+            bucket, key = u.bucket, u.key
+        pool, head = self.client.signed_get(bucket, key, self.rng)
+        return head if pool is self.pool else None
+
+    def fallback(self, uri: str, first_attempt: int) -> BytesView:
+        return self._fallback(uri, first_attempt)
+
+    def fetch_range(self, uri: str, offset: int, dst: memoryview, etag: str | None) -> None:
+        self._fetch_range(uri, offset, dst, etag)
+
+    def judge(self, uri: str, status: int, body: bytes) -> tuple[BaseException, Verdict]:
+        """The client's typed error; retry.classify decides (as for every other request), except that
+        an expired-token answer refreshes the credentials and resends without using an attempt."""
+        code, message = parse_error(body)
+        err = self.client.error("GET", uri, status, code, message)
+        if code in _EXPIRED:
+            self.client.credentials.invalidate()
+            return err, Verdict.AGAIN
+        return err, _VERDICT[classify(status, code)]
+
+
+_VERDICT = {Retry.NO: Verdict.FATAL, Retry.YES: Verdict.RETRY, Retry.THROTTLED: Verdict.THROTTLED}
+
+
+def mux_get_many(store: Any, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
+    """`[(uri, store.get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire from one
+    thread, for an S3 store on plain http (the entry point S3Store.get_many calls)."""
+    return MuxGet(uris, max_in_flight, S3MuxBackend.for_store(store)).run()
