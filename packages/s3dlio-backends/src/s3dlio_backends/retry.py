@@ -25,6 +25,14 @@ additively. So get_many, put_many, bulk put, multipart parts, loaders and checkp
 together when an endpoint answers 503 SlowDown or 429, without knowing. A body being read holds no slot:
 a reader that fans out range requests for the rest of its object must not wait for slots its own first
 request holds.
+
+Under an adaptive limit a throttled attempt is the limit's business, not the request's: while the limit
+can still back off (it is above its floor of one request in flight after the cut), the attempt does not
+use up one of the request's S3DLIO_MAX_RETRY_ATTEMPTS (at most THROTTLED_FREE_RETRIES such attempts per
+request, and none when the setting allows no retries at all); its back-off does not grow either. AIMD
+finds an endpoint's capacity by crossing it now and then, and a request that meets one of those probes on
+its last attempt should not fail for it. Every other failure, and throttling that goes on with one
+request in flight, uses attempts as before.
 """
 
 from __future__ import annotations
@@ -43,13 +51,14 @@ from s3dlio_core.settings import Settings
 
 __all__ = [
     "Retry", "classify", "classify_error", "call_with_retries", "retry_after", "backoff_delay",
-    "sleep_before_retry", "endpoint_limit", "settle", "limited",
+    "sleep_before_retry", "endpoint_limit", "settle", "limited", "absorbs_throttle", "THROTTLED_FREE_RETRIES",
     "is_retryable_status", "is_throttle", "THROTTLE_CODES", "TRANSIENT_CODES",
 ]
 
 log = logging.getLogger("s3dlio.retry")
 T = TypeVar("T")
 
+THROTTLED_FREE_RETRIES = 10  # throttled attempts per request that an adaptive limit answers for (see above)
 BASE_DELAY_S = 0.05  # first retry waits up to this long
 MAX_DELAY_S = 20.0
 THROTTLE_BASE_DELAY_S = 0.5  # throttling backs off harder, as the SDKs do
@@ -140,6 +149,12 @@ def settle(limit: AdaptiveLimit, verdict: Retry, epoch: int | None = None) -> No
         limit.release(verdict is Retry.NO)
 
 
+def absorbs_throttle(limit: AdaptiveLimit | None) -> bool:
+    """True when a throttled attempt, already reported to `limit`, leaves it room to back off further (so
+    the attempt need not count against the request; see the module docstring)."""
+    return limit is not None and limit.limit > limit.floor
+
+
 def limited(attempt: Callable[[], T], limit: AdaptiveLimit,
             classify_exc: Callable[[BaseException], Retry] = classify_error) -> Callable[[], T]:
     """`attempt` holding one slot of `limit` while it runs, its outcome reported by `settle`."""
@@ -179,34 +194,46 @@ def call_with_retries(attempt: Callable[[], T], *, attempts: int, first_attempt:
         return attempt()
     except Exception as e:
         return retry_after(e, attempt, attempts=attempts, first_attempt=first_attempt, classify_exc=classify_exc,
-                           give_up=give_up, what=what)
+                           give_up=give_up, what=what, limit=limit)
 
 
 def retry_after(error: Exception, attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
                 classify_exc: Callable[[BaseException], Retry] = classify_error,
                 give_up: Callable[[BaseException, int], BaseException | None] | None = None,
-                what: str = "request") -> T:
+                what: str = "request", limit: AdaptiveLimit | None = None) -> T:
     """The rest of `call_with_retries` once attempt number `first_attempt` failed with `error` (a hot path
-    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra)."""
+    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra). `limit`:
+    the endpoint's adaptive limit the attempts report to (throttled attempts it absorbs are not counted;
+    see the module docstring)."""
     n = first_attempt if first_attempt > 1 else 1
+    free = THROTTLED_FREE_RETRIES if limit is not None and attempts > 1 else 0
+    extra = 0  # attempts the limit answered for
     e: Exception = error
     while True:
         verdict = classify_exc(e)
-        if not verdict or n >= attempts:
+        if not verdict:
             break
-        log.debug("%s failed (%s: %s); retrying (attempt %d of %d)", what, type(e).__name__, e, n + 1, attempts)
+        absorbed = verdict is Retry.THROTTLED and free > 0 and absorbs_throttle(limit)
+        if not absorbed and n >= attempts:
+            break
+        log.debug("%s failed (%s: %s); retrying (attempt %d of %d%s)", what, type(e).__name__, e,
+                  n + (0 if absorbed else 1), attempts, ", throttled: not counted" if absorbed else "")
         sleep_before_retry(n, throttled=verdict is Retry.THROTTLED)
-        n += 1
+        if absorbed:
+            free -= 1
+            extra += 1
+        else:
+            n += 1
         try:
             return attempt()
         except Exception as again:
             e = again
     if isinstance(e, StorageIOError):
-        e.retried = n - 1
+        e.retried = n - 1 + extra
         raise e
-    typed = give_up(e, n) if give_up is not None else None
+    typed = give_up(e, n + extra) if give_up is not None else None
     if typed is None:
         raise e
     if isinstance(typed, StorageIOError):
-        typed.retried = n - 1
+        typed.retried = n - 1 + extra
     raise typed from None

@@ -10,6 +10,9 @@ Each attempt holds a slot of the account endpoint's adaptive in-flight limit (re
 one per pipeline, which is one per account, store and process) from its send until the answer's head is
 in, and reports the answer (`settle`): 503 ServerBusy and 429 cut the limit, answers let it grow.
 
+As in retry.py, a throttled attempt the limit can still answer for (`absorbs_throttle`) does not use up
+one of the request's attempts (at most THROTTLED_FREE_RETRIES per request).
+
 How many retries the last request on this thread made is kept for the typed errors (`last_retried`).
 """
 
@@ -23,7 +26,15 @@ from azure.core.exceptions import AzureError, ServiceRequestError, ServiceRespon
 from azure.storage.blob._shared.policies import StorageRetryPolicy
 from s3dlio_core.settings import Settings
 
-from ..retry import Retry, backoff_delay, classify, endpoint_limit, settle
+from ..retry import (
+    THROTTLED_FREE_RETRIES,
+    Retry,
+    absorbs_throttle,
+    backoff_delay,
+    classify,
+    endpoint_limit,
+    settle,
+)
 
 __all__ = ["AzureRetryPolicy", "last_retried"]
 
@@ -59,6 +70,8 @@ class AzureRetryPolicy(StorageRetryPolicy):
         s = self.configure_retries(request)
         _state.retried = 0
         lim = self.limit
+        free = THROTTLED_FREE_RETRIES if lim is not None and s["total"] > 0 else 0
+        extra = 0
         while True:
             epoch = 0
             if lim is not None:
@@ -73,7 +86,7 @@ class AzureRetryPolicy(StorageRetryPolicy):
                     raise
                 retryable = isinstance(err, (ServiceRequestError, ServiceResponseError))
                 if not retryable or not self.increment(s, request=request.http_request, error=err):
-                    _state.retried = s["count"]
+                    _state.retried = s["count"] + extra
                     raise
                 s["throttled"] = False
                 self.sleep(s, request.context.transport)
@@ -82,12 +95,19 @@ class AzureRetryPolicy(StorageRetryPolicy):
             verdict = classify(http.status_code, http.headers.get("x-ms-error-code"))
             if lim is not None:
                 settle(lim, verdict, epoch)
+            if verdict is Retry.THROTTLED and free > 0 and absorbs_throttle(lim):
+                free -= 1  # the limit answers for this one: no attempt used, the back-off does not grow
+                extra += 1
+                _drain(http)
+                s["throttled"] = True
+                self.sleep(s, request.context.transport)
+                continue
             if verdict and self.increment(s, request=request.http_request, response=http):
                 _drain(http)
                 s["throttled"] = verdict is Retry.THROTTLED
                 self.sleep(s, request.context.transport)
                 continue
-            _state.retried = s["count"]
+            _state.retried = s["count"] + extra
             if s["history"]:
                 response.context["history"] = s["history"]
             http.location_mode = s["mode"]  # the SDK's paging reads it (primary/secondary)

@@ -221,7 +221,7 @@ class S3Client:
                                   f"{detail}{self._redact(str(e))}", uri)
 
         return retry_after(first_error, attempt, attempts=self._settings().max_retry_attempts,
-                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}")
+                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}", limit=lim)
 
     def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
         """(pool, request head) of a signed GET of one object, optionally with a Range header value

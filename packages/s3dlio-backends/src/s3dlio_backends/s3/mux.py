@@ -51,7 +51,7 @@ from s3dlio_core.uri import parse_uri
 
 from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
-from ..retry import Retry, classify, settle, sleep_before_retry
+from ..retry import Retry, absorbs_throttle, classify, settle, sleep_before_retry
 from .client import _EXPIRED
 from .redirect import REDIRECT_STATUSES
 from .xml_codec import parse_error
@@ -154,6 +154,7 @@ class MuxGet:
         self.jobs: list[tuple[int, RangeFetch, int, int]] = []  # range tails still arriving
         self.threaded = False  # a large body was seen: send no more here
         self.resent: set[int] = set()  # requests resent after a stale keep-alive socket
+        self.absorbed: set[int] = set()  # throttled here, the adaptive limit answering for it (retry.py)
         self.tracing = bool(_ins.ACTIVE)
         self.limit: AdaptiveLimit | None = getattr(backend, "limit", None)
         self.slots = [_Slot(self.pool.acquire()) for _ in range(min(max_in_flight, n))]
@@ -385,6 +386,8 @@ class MuxGet:
         err, verdict = self.b.judge(self.uris[i], status, body)
         if slot.held:
             self.give(slot, _RETRY[verdict])
+            if verdict is Verdict.THROTTLED and self.b.max_attempts > 1 and absorbs_throttle(self.limit):
+                self.absorbed.add(i)  # the threaded path's attempts start afresh
         if verdict is Verdict.ELSEWHERE:
             self.drop(slot)
             self.go_threaded()
@@ -560,12 +563,13 @@ class MuxGet:
             self.record(d.idx, d.t0, d.t1, len(d.view))
 
     def get_threaded(self, i: int, err: BaseException | None, throttled: bool) -> None:
-        """One object by the threaded path: the next attempt if one was used here (after a back-off)."""
+        """One object by the threaded path: the next attempt if one was used here (after a back-off; a
+        throttled attempt the adaptive limit answered for is not counted)."""
         uri = self.uris[i]
         first = 1
         if err is not None:
             sleep_before_retry(1, throttled=throttled)
-            first = 2
+            first = 1 if i in self.absorbed else 2
         if self.tracing:
             v = _ins.traced("GET", uri, self.b.fallback, uri, first)
         else:
