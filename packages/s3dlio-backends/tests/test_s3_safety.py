@@ -93,8 +93,8 @@ def _read_in_worker(uris: list[str]) -> Any:
     return tud.DataLoader(DS(), batch_size=None, num_workers=2, multiprocessing_context="fork")
 
 
+@pytest.mark.torch
 def test_forked_dataloader_workers_read_s3(s3_prefix: str) -> None:
-    pytest.importorskip("torch")
     uris = [s3_prefix + f"fork/{i:02d}-{uuid.uuid4().hex[:6]}" for i in range(12)]
     s3dlio.put_many([(u, f"object {i}".encode() * 100) for i, u in enumerate(uris)])
     # the parent holds warm connections before forking

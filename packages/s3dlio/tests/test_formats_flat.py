@@ -75,6 +75,7 @@ def test_spec_multi_array_npz(s3_prefix: str, tmp_path: pathlib.Path, monkeypatc
     assert images.shape == (100, 224, 224, 3) and labels.shape == (100,) and metadata.shape == (100, 5)
 
 
+@pytest.mark.torch
 def test_spec_npz_pytorch_dataloader(s3_prefix: str) -> None:
     import torch
     from torch.utils.data import DataLoader, Dataset

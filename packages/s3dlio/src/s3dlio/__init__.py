@@ -25,6 +25,9 @@ from ._api_formats import *  # noqa: F403
 from ._api_formats import __all__ as _formats_all
 from ._api_gcs import *  # noqa: F403
 from ._api_gcs import __all__ as _gcs_all
+from ._api_loaders import *  # noqa: F403
+from ._api_loaders import __all__ as _loaders_all
+from ._api_loaders import lazy_attr as _lazy_attr
 from ._api_multi_endpoint import *  # noqa: F403
 from ._api_multi_endpoint import __all__ as _multi_all
 from ._api_oplog import *  # noqa: F403
@@ -38,7 +41,7 @@ from ._legacy import __all__ as _legacy_all
 from ._transfer import TransferError, download, upload
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> object:
     if name == "__version__":  # resolved on first use: importlib.metadata is slow to import
         from importlib.metadata import PackageNotFoundError, version
 
@@ -46,10 +49,11 @@ def __getattr__(name: str) -> str:
             return version("s3dlio")
         except PackageNotFoundError:  # pragma: no cover - source checkout without install
             return "0.0.0+unknown"
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy_attr(name)  # S3IterableDataset, JaxIterable, ...: imports the framework adapter
 
 __all__ = [
-    *_core_all, *_datagen_all, *_formats_all, *_gcs_all, *_multi_all, *_oplog_all, *_s3_all, *_writers_all, *_legacy_all,
+    *_core_all, *_datagen_all, *_formats_all, *_gcs_all, *_loaders_all, *_multi_all, *_oplog_all, *_s3_all,
+    *_writers_all, *_legacy_all,
     "upload", "download", "TransferError",
     "BytesView", "ObjectMetadata", "S3dlioError", "ObjectNotFoundError", "LengthMismatchError",
     "UnsupportedOperationError", "ExportStillReferencedError", "InvalidUriError", "PermissionDeniedError",
