@@ -158,11 +158,16 @@ class S3Client:
                                      creds.token)
                     head = _encode_head(method, target if hop is None else (
                         f"{h_path}?{h_q}" if h_q else h_path), h)
-                conn = cur.acquire()
-                held = lim  # the slot this attempt holds until its answer's head is in
-                if held is not None:
+                held = lim  # the slot this attempt holds until its answer's head is in (waited for first:
+                if held is not None:  # a socket taken before a long wait could go stale meanwhile)
                     held.acquire()
                     epoch = held.epoch
+                try:
+                    conn = cur.acquire()
+                except BaseException:
+                    if held is not None:
+                        held.release(False)
+                    raise
                 try:
                     conn.send(head, body)
                     resp = conn.read_head()

@@ -6,6 +6,8 @@ there (mlcommons/storage#271). With S3DLIO_FOLLOW_REDIRECTS the S3 client follow
 answers that carry a `Location`, keeping the method and re-sending the body (a PUT or an UploadPart goes
 to the target whole), at most S3DLIO_REDIRECT_MAX hops per request. Every hop is a new request signed
 (SigV4) for its own host, path and query: the Authorization header of one host never reaches another.
+The next host gets what any S3 host gets (the access key id, a session token if there is one, and a
+signature valid for that host and request only), never the secret.
 
 Modes (S3DLIO_FOLLOW_REDIRECTS, or `StoreConfig(follow_redirects=...)`):
 
