@@ -195,11 +195,10 @@ def throttled(server: Any, args: argparse.Namespace, attempts: int) -> None:
         proxy.close()
 
 
-def _before_tree(ref: str) -> list[str] | None:
-    """The core and backends sources of git ref `ref`, unpacked into a temporary directory (read-only use
-    of the repository: `git archive`)."""
+def _before_tree(ref: str, d: str) -> list[str] | None:
+    """The core and backends sources of git ref `ref`, unpacked into directory `d` (read-only use of the
+    repository: `git archive`)."""
     paths = ["packages/s3dlio-core/src", "packages/s3dlio-backends/src"]
-    d = tempfile.mkdtemp(prefix="s3dlio-before-")
     tar = pathlib.Path(d) / "src.tar"
     try:
         with open(tar, "wb") as fh:
@@ -227,11 +226,12 @@ def unthrottled(server: Any, args: argparse.Namespace) -> None:
     report(res, unit="req/s", ops=args.objects)
 
     hot = [Client("after", _HOT_PATH, env=_creds())]
-    before = _before_tree(args.before) if args.before else None
-    if before:
-        hot.append(Client(f"before({args.before})", _HOT_PATH, env=_creds(), pythonpath=tuple(before)))
-    res = measure("small GET request code on a fake connection", hot, {"requests": 500, "pairs": 60},
-                  rounds=max(args.rounds, 5))
+    with tempfile.TemporaryDirectory(prefix="s3dlio-before-") as tmp:
+        before = _before_tree(args.before, tmp) if args.before else None
+        if before:
+            hot.append(Client(f"before({args.before})", _HOT_PATH, env=_creds(), pythonpath=tuple(before)))
+        res = measure("small GET request code on a fake connection", hot, {"requests": 500, "pairs": 60},
+                      rounds=max(args.rounds, 5))
     after = res.samples["after"]
     on = statistics.median(s.extra["on"] for s in after)
     off = statistics.median(s.extra["off"] for s in after)

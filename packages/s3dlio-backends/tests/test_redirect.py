@@ -7,7 +7,6 @@ a typed error naming the URI, and the mode decides which hosts and schemes a red
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -208,9 +207,8 @@ def test_same_host_mode_refuses_another_host_and_follows_its_own(gateway: Gatewa
         own.close()
 
 
-def test_https_redirects_never_go_down_to_http_unless_all(seaweedfs_server: Any) -> None:
-    workdir = tempfile.mkdtemp(prefix="s3dlio-redirect-tls-")
-    cert, key = self_signed_cert(workdir)
+def test_https_redirects_never_go_down_to_http_unless_all(seaweedfs_server: Any, tmp_path: Any) -> None:
+    cert, key = self_signed_cert(str(tmp_path))
     down = Gateway(seaweedfs_server, tls=(cert, key))  # https gateway -> http target
     up = Gateway(seaweedfs_server, tls=(cert, key), target_tls=(cert, key))  # https -> https
     try:
