@@ -61,3 +61,32 @@ def test_floor_and_blocking_until_a_slot_frees() -> None:
 def test_bad_bounds() -> None:
     with pytest.raises(ValueError):
         AdaptiveLimit(ceiling=0)
+
+
+def test_with_epochs_a_burst_cuts_once_and_a_later_throttle_cuts_again() -> None:
+    """A request that got its slot before the last cut was sent under the old limit: its throttle counts
+    but does not cut again; one sent after the cut does (no cooldown needed)."""
+    lim = AdaptiveLimit(ceiling=64, cooldown_s=3600)
+    for _ in range(32):
+        lim.acquire()
+    old = lim.epoch
+    lim.throttled(old)
+    lim.throttled(old)  # the same overload
+    assert lim.limit == 16 and lim.throttles == 2 and lim.epoch == old + 1
+    for _ in range(20):
+        lim.release(ok=False)
+    assert lim.acquire(timeout=0)
+    lim.throttled(lim.epoch)  # sent under the new limit: cut again at once, whatever the cooldown
+    assert lim.limit == 6.5 and lim.epoch == old + 2
+
+
+def test_a_waiter_that_times_out_passes_its_wake_up_on() -> None:
+    lim = AdaptiveLimit(ceiling=1)
+    lim.acquire()
+    got: list[bool] = []
+    waiter = threading.Thread(target=lambda: got.append(lim.acquire(timeout=5)))
+    waiter.start()
+    assert not lim.acquire(timeout=0.05)
+    lim.release()
+    waiter.join()
+    assert got == [True] and lim.inflight == 1

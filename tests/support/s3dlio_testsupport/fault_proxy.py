@@ -4,6 +4,11 @@ It forwards to any HTTP/1.1 server (S3, fake-gcs-server, Azurite); the fault bod
 
 Requests are forwarded byte for byte (the Host header included), so SigV4 signatures made for the proxy's
 address verify at the server behind it.
+
+Throttling mode (`throttle(n)`): like an overloaded server, the proxy answers 503 SlowDown (or 429) to any
+request that arrives while `n` requests are already being served, and forwards the others. `stats()` says
+how many were served and throttled, the peak and time-averaged number being served, and the concurrency
+each request met on arrival (`arrivals`: (seconds since reset, requests being served, throttled?)).
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
+from typing import Any
 
 __all__ = ["FaultProxy"]
 
@@ -79,6 +86,9 @@ class FaultProxy:
         self.faults: list[str] = []
         self.requests: list[str] = []
         self._lock = threading.Lock()
+        self.throttle_above: int | None = None
+        self.throttle_fault = "503"
+        self._clear_stats()
         self._srv = socket.create_server(("127.0.0.1", 0))
         self.port = self._srv.getsockname()[1]
         self._stop = False
@@ -90,9 +100,46 @@ class FaultProxy:
         return f"127.0.0.1:{self.port}"
 
     def reset(self, faults: list[str] | None = None) -> None:
+        """New faults to consume; forget the recorded requests and the throttling statistics (the
+        throttling threshold stays)."""
         with self._lock:
             self.faults = list(faults or [])
             self.requests = []
+            self._clear_stats()
+
+    def throttle(self, above: int | None, fault: str = "503") -> None:
+        """Answer `fault` ("503" SlowDown or "429") to every request that arrives while `above` requests
+        are being served (None: never); the statistics start afresh."""
+        with self._lock:
+            self.throttle_above = above
+            self.throttle_fault = fault
+            self._clear_stats()
+
+    def _clear_stats(self) -> None:
+        self._t0 = time.monotonic()
+        self._serving = 0
+        self._served = 0
+        self._throttled = 0
+        self._peak = 0
+        self._area = 0.0
+        self._last = self._t0
+        self._arrivals: list[tuple[float, int, bool]] = []
+
+    def _account(self, delta: int) -> None:  # under the lock
+        now = time.monotonic()
+        self._area += self._serving * (now - self._last)
+        self._last = now
+        self._serving += delta
+        self._peak = max(self._peak, self._serving)
+
+    def stats(self) -> dict[str, Any]:
+        """Throttling statistics since the last reset (see the module docstring)."""
+        with self._lock:
+            self._account(0)
+            span = self._last - self._t0
+            return {"served": self._served, "throttled": self._throttled, "peak": self._peak,
+                    "mean_serving": self._area / span if span > 0 else 0.0, "seconds": span,
+                    "arrivals": list(self._arrivals)}
 
     def close(self) -> None:
         self._stop = True
@@ -118,9 +165,21 @@ class FaultProxy:
                 head, body = _read_message(conn, buf)
                 line = head.split(b"\r\n", 1)[0].decode("latin-1")
                 method = line.split(" ", 1)[0]
+                counted = False
                 with self._lock:
                     self.requests.append(line)
                     fault = self.faults.pop(0) if self.faults else "pass"
+                    limit = self.throttle_above
+                    if fault == "pass" and limit is not None:
+                        over = self._serving >= limit
+                        self._arrivals.append((time.monotonic() - self._t0, self._serving, over))
+                        if over:
+                            fault = self.throttle_fault
+                            self._throttled += 1
+                        else:
+                            self._account(+1)
+                            self._served += 1
+                            counted = True
                 if fault == "reset":
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     conn.close()
@@ -132,10 +191,15 @@ class FaultProxy:
                     conn.sendall(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
                                  f"Content-Length: {len(xml)}\r\n\r\n".encode() + payload)
                     continue
-                if up is None:
-                    up = socket.create_connection(self.upstream)
-                up.sendall(head + body)
-                rhead, rbody = _read_message(up, upbuf, method)
+                try:
+                    if up is None:
+                        up = socket.create_connection(self.upstream)
+                    up.sendall(head + body)
+                    rhead, rbody = _read_message(up, upbuf, method)
+                finally:
+                    if counted:  # done serving: counted out before the client can see the answer
+                        with self._lock:
+                            self._account(-1)
                 conn.sendall(rhead + rbody)
         except (ConnectionError, OSError, ValueError):
             pass

@@ -15,6 +15,24 @@ that runs an attempt function under them.
 
 The S3 client, the GCS store, the Azure pipeline policy (azure/retry_policy.py) and the GET multiplexer
 (s3/mux.py) all decide with `classify` and wait with `backoff_delay`.
+
+Adaptive concurrency: each endpoint (one store's client, per process) has an `AdaptiveLimit`
+(s3dlio_core.adaptive; `endpoint_limit`, None with S3DLIO_ADAPTIVE_CONCURRENCY=0). Every HTTP attempt
+holds one of its slots from the moment it is sent until its answer's head is in (`call_with_retries(...,
+limit=)` does that around each attempt; the S3 client and the multiplexer do it around their own send
+and head read), and `settle` reports the answer: a throttle halves the limit, an answer raises it
+additively. So get_many, put_many, bulk put, multipart parts, loaders and checkpoints all back off
+together when an endpoint answers 503 SlowDown or 429, without knowing. A body being read holds no slot:
+a reader that fans out range requests for the rest of its object must not wait for slots its own first
+request holds.
+
+Under an adaptive limit a throttled attempt is the limit's business, not the request's: while the limit
+can still back off (it is above its floor of one request in flight after the cut), the attempt does not
+use up one of the request's S3DLIO_MAX_RETRY_ATTEMPTS (at most THROTTLED_FREE_RETRIES such attempts per
+request, and none when the setting allows no retries at all); its back-off does not grow either. AIMD
+finds an endpoint's capacity by crossing it now and then, and a request that meets one of those probes on
+its last attempt should not fail for it. Every other failure, and throttling that goes on with one
+request in flight, uses attempts as before.
 """
 
 from __future__ import annotations
@@ -27,17 +45,20 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.errors import S3dlioError, StorageIOError
+from s3dlio_core.settings import Settings
 
 __all__ = [
     "Retry", "classify", "classify_error", "call_with_retries", "retry_after", "backoff_delay",
-    "sleep_before_retry",
+    "sleep_before_retry", "endpoint_limit", "settle", "limited", "absorbs_throttle", "THROTTLED_FREE_RETRIES",
     "is_retryable_status", "is_throttle", "THROTTLE_CODES", "TRANSIENT_CODES",
 ]
 
 log = logging.getLogger("s3dlio.retry")
 T = TypeVar("T")
 
+THROTTLED_FREE_RETRIES = 10  # throttled attempts per request that an adaptive limit answers for (see above)
 BASE_DELAY_S = 0.05  # first retry waits up to this long
 MAX_DELAY_S = 20.0
 THROTTLE_BASE_DELAY_S = 0.5  # throttling backs off harder, as the SDKs do
@@ -111,49 +132,108 @@ def sleep_before_retry(attempt: int, throttled: bool = False) -> None:
     time.sleep(backoff_delay(attempt, throttled))
 
 
+def endpoint_limit(s: Settings) -> AdaptiveLimit | None:
+    """A new adaptive in-flight limit for one endpoint, or None when `s.adaptive_concurrency` is off
+    (S3DLIO_ADAPTIVE_CONCURRENCY=0, or a StoreConfig field)."""
+    return AdaptiveLimit() if s.adaptive_concurrency else None
+
+
+def settle(limit: AdaptiveLimit, verdict: Retry, epoch: int | None = None) -> None:
+    """Give back an attempt's slot, reporting its answer: THROTTLED cuts the limit (unless it was cut
+    since `epoch`, the limit's epoch when the attempt got its slot); NO (an answer, even an error one such
+    as 404) lets it grow; YES (a server error, a broken connection) leaves it."""
+    if verdict is Retry.THROTTLED:
+        limit.throttled(epoch)
+        limit.release(False)
+    else:
+        limit.release(verdict is Retry.NO)
+
+
+def absorbs_throttle(limit: AdaptiveLimit | None) -> bool:
+    """True when a throttled attempt, already reported to `limit`, leaves it room to back off further (so
+    the attempt need not count against the request; see the module docstring)."""
+    return limit is not None and limit.limit > limit.floor
+
+
+def limited(attempt: Callable[[], T], limit: AdaptiveLimit,
+            classify_exc: Callable[[BaseException], Retry] = classify_error) -> Callable[[], T]:
+    """`attempt` holding one slot of `limit` while it runs, its outcome reported by `settle`."""
+
+    def run() -> T:
+        limit.acquire()
+        epoch = limit.epoch
+        try:
+            result = attempt()
+        except Exception as e:
+            settle(limit, classify_exc(e), epoch)
+            raise
+        except BaseException:
+            limit.release(False)
+            raise
+        limit.release(True)
+        return result
+
+    return run
+
+
 def call_with_retries(attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
                       classify_exc: Callable[[BaseException], Retry] = classify_error,
                       give_up: Callable[[BaseException, int], BaseException | None] | None = None,
-                      what: str = "request") -> T:
-    """`attempt()`, retried while `classify_exc` allows and attempts remain.
+                      what: str = "request", limit: AdaptiveLimit | None = None) -> T:
+    """`attempt()`, retried while `classify_exc` allows and attempts remain; with `limit`, every attempt
+    holds a slot of the endpoint's adaptive limit and reports its outcome (see the module docstring).
 
     `first_attempt` > 1 continues a request whose earlier attempts were made elsewhere (the GET
     multiplexer). When the loop ends with an error: a StorageIOError is re-raised with `retried` set to the
     number of retries made; any other exception goes through `give_up(e, attempts_made)`, which returns
     the typed error to raise instead (or None to re-raise `e` as it is).
     """
+    if limit is not None:
+        attempt = limited(attempt, limit, classify_exc)
     try:
         return attempt()
     except Exception as e:
         return retry_after(e, attempt, attempts=attempts, first_attempt=first_attempt, classify_exc=classify_exc,
-                           give_up=give_up, what=what)
+                           give_up=give_up, what=what, limit=limit)
 
 
 def retry_after(error: Exception, attempt: Callable[[], T], *, attempts: int, first_attempt: int = 1,
                 classify_exc: Callable[[BaseException], Retry] = classify_error,
                 give_up: Callable[[BaseException, int], BaseException | None] | None = None,
-                what: str = "request") -> T:
+                what: str = "request", limit: AdaptiveLimit | None = None) -> T:
     """The rest of `call_with_retries` once attempt number `first_attempt` failed with `error` (a hot path
-    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra)."""
+    calls `attempt()` itself and comes here only on a failure, so success costs nothing extra). `limit`:
+    the endpoint's adaptive limit the attempts report to (throttled attempts it absorbs are not counted;
+    see the module docstring)."""
     n = first_attempt if first_attempt > 1 else 1
+    free = THROTTLED_FREE_RETRIES if limit is not None and attempts > 1 else 0
+    extra = 0  # attempts the limit answered for
     e: Exception = error
     while True:
         verdict = classify_exc(e)
-        if not verdict or n >= attempts:
+        if not verdict:
             break
-        log.debug("%s failed (%s: %s); retrying (attempt %d of %d)", what, type(e).__name__, e, n + 1, attempts)
+        absorbed = verdict is Retry.THROTTLED and free > 0 and absorbs_throttle(limit)
+        if not absorbed and n >= attempts:
+            break
+        log.debug("%s failed (%s: %s); retrying (attempt %d of %d%s)", what, type(e).__name__, e,
+                  n + (0 if absorbed else 1), attempts, ", throttled: not counted" if absorbed else "")
         sleep_before_retry(n, throttled=verdict is Retry.THROTTLED)
-        n += 1
+        if absorbed:
+            free -= 1
+            extra += 1
+        else:
+            n += 1
         try:
             return attempt()
         except Exception as again:
             e = again
     if isinstance(e, StorageIOError):
-        e.retried = n - 1
+        e.retried = n - 1 + extra
         raise e
-    typed = give_up(e, n) if give_up is not None else None
+    typed = give_up(e, n + extra) if give_up is not None else None
     if typed is None:
         raise e
     if isinstance(typed, StorageIOError):
-        typed.retried = n - 1
+        typed.retried = n - 1 + extra
     raise typed from None

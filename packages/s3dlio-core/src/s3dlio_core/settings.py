@@ -48,6 +48,17 @@ def _env_float(env: dict[str, str], name: str, default: float) -> float:
         return default
 
 
+def _env_redirects(raw: str | None) -> str:
+    """S3DLIO_FOLLOW_REDIRECTS: the original's booleans (1/true/yes/on/enable = "on"), or one of the modes
+    "same-host" and "all" (see s3dlio_backends.s3.redirect); anything else is "off"."""
+    v = (raw or "").strip().lower()
+    if v in _TRUE:
+        return "on"
+    if v in ("same-host", "same_host", "samehost", "all"):
+        return "all" if v == "all" else "same-host"
+    return "off"
+
+
 @dataclass
 class Settings:
     """Tunables of the data path. Field comments name the environment variable each one comes from."""
@@ -58,6 +69,9 @@ class Settings:
     max_retry_attempts: int = 3  # S3DLIO_MAX_RETRY_ATTEMPTS (attempts, first included; min 1)
     rt_threads: int = 0  # S3DLIO_RT_THREADS (0 = automatic)
     pool_max_idle_per_host: int = 0  # S3DLIO_POOL_MAX_IDLE_PER_HOST (0 = unlimited)
+    adaptive_concurrency: bool = True  # S3DLIO_ADAPTIVE_CONCURRENCY (per-endpoint limit backs off on 503/429)
+    follow_redirects: str = "off"  # S3DLIO_FOLLOW_REDIRECTS: off | on | same-host | all (S3 3xx with Location)
+    redirect_max: int = 5  # S3DLIO_REDIRECT_MAX: redirect hops followed per request
     # GET path
     enable_range_optimization: bool = True  # S3DLIO_ENABLE_RANGE_OPTIMIZATION
     range_threshold: int = 32 * MiB  # S3DLIO_RANGE_THRESHOLD_MB
@@ -92,6 +106,9 @@ class Settings:
             max_retry_attempts=_env_int(e, "S3DLIO_MAX_RETRY_ATTEMPTS", d.max_retry_attempts, minimum=1),
             rt_threads=_env_int(e, "S3DLIO_RT_THREADS", 0, minimum=0),
             pool_max_idle_per_host=_env_int(e, "S3DLIO_POOL_MAX_IDLE_PER_HOST", 0, minimum=0),
+            adaptive_concurrency=env_bool("S3DLIO_ADAPTIVE_CONCURRENCY", True, e),
+            follow_redirects=_env_redirects(e.get("S3DLIO_FOLLOW_REDIRECTS")),
+            redirect_max=_env_int(e, "S3DLIO_REDIRECT_MAX", 5, minimum=0),
             enable_range_optimization=env_bool("S3DLIO_ENABLE_RANGE_OPTIMIZATION", True, e),
             range_threshold=_env_int(e, "S3DLIO_RANGE_THRESHOLD_MB", 32, minimum=1) * MiB,
             range_concurrency=_env_int(e, "S3DLIO_RANGE_CONCURRENCY", 0, minimum=0),

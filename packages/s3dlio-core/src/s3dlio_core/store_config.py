@@ -40,6 +40,9 @@ class StoreConfig:
     put_verify: bool | None = None
     mpu_put_verify: bool | None = None
     file_drop_cache: bool | None = None  # file:// only: drop read pages from the page cache
+    adaptive_concurrency: bool | None = None  # HTTP stores: back the in-flight limit off on 503/429
+    follow_redirects: str | bool | None = None  # s3:// only: off | on | same-host | all (True = "on")
+    redirect_max: int | None = None  # s3:// only: redirect hops followed per request
 
     def overrides(self) -> dict[str, Any]:
         """The non-None fields that are process settings (backend-only fields are not)."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.errors import (
     BackendNotInstalledError,
     InvalidUriError,
@@ -57,6 +58,7 @@ class AzureClient:
         self.config = config
         self._settings = settings_of
         self._services: dict[str, Any] = {}
+        self._limits: dict[str, AdaptiveLimit | None] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -66,6 +68,7 @@ class AzureClient:
             with self._lock:
                 if self._pid != os.getpid():
                     self._services = {}
+                    self._limits = {}
                     self._pid = os.getpid()
         svc = self._services.get(account)
         if svc is None:
@@ -85,9 +88,17 @@ class AzureClient:
         from .retry_policy import AzureRetryPolicy
 
         url = self.config.account_url(account)
+        policy = AzureRetryPolicy(self._settings)
         kw: dict[str, Any] = {"transport": _pooled_transport(self._settings()), "max_single_put_size": 64 * MiB,
-                              "retry_policy": AzureRetryPolicy(self._settings)}
-        return BlobServiceClient(url, credential=self._credential(account, url), **kw)
+                              "retry_policy": policy}
+        svc = BlobServiceClient(url, credential=self._credential(account, url), **kw)
+        self._limits[account] = policy.limit
+        return svc
+
+    def limit(self, account: str) -> AdaptiveLimit | None:
+        """The adaptive in-flight limit of `account`'s endpoint in this process (None: turned off)."""
+        self.service(account)
+        return self._limits.get(account)
 
     def _credential(self, account: str, url: str) -> Any:
         """The credential for `account` (see config.py: S3DLIO_AZURE_CREDENTIAL and the `auto` order)."""

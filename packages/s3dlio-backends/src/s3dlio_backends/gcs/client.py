@@ -3,8 +3,9 @@
 Bucket operations use google-cloud-storage's `storage.Client`; the data path speaks the JSON API through
 the same client's authorized session (google-auth credentials, pooled connections), because the SDK's
 object calls copy and checksum every byte in Python. One client per store and process (a forked child
-makes its own). Every request goes through retry.py's loop and classifier; an answer that is not
-accepted becomes the typed error of http_errors.py, naming the URI.
+makes its own). Every request goes through retry.py's loop and classifier, each attempt holding a slot
+of the store's adaptive in-flight limit (retry.py; one per store and process) until its answer's head is
+in; an answer that is not accepted becomes the typed error of http_errors.py, naming the URI.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.errors import PermissionDeniedError, S3dlioError, StorageIOError
 from s3dlio_core.settings import Settings
 from s3dlio_core.uri import ObjectUri
@@ -23,7 +25,7 @@ from s3dlio_core.uri import ObjectUri
 from .._requests_env import ca_bundle, needs_trust_env
 from ..http_errors import http_error
 from ..requests_body import discard_body
-from ..retry import call_with_retries
+from ..retry import call_with_retries, endpoint_limit
 from .config import GcsConfig
 
 __all__ = ["GcsClient", "RESUMABLE_QUANTUM", "first_line"]
@@ -73,6 +75,8 @@ class GcsClient:
         self._pid = -1
         self._sess: Any = None
         self._client: Any = None
+        #: the endpoint's adaptive in-flight limit in this process (None: S3DLIO_ADAPTIVE_CONCURRENCY=0)
+        self.limit: AdaptiveLimit | None = None
 
     # ---------------------------------------------------------------- sessions (lazy, per process)
     def session(self, uri: str | None = None) -> Any:
@@ -80,6 +84,7 @@ class GcsClient:
             with self._lock:
                 if self._pid != os.getpid() or self._sess is None:
                     self._sess, self._client = self._make_clients(uri)
+                    self.limit = endpoint_limit(self._settings())
                     self._pid = os.getpid()
         return self._sess
 
@@ -153,7 +158,7 @@ class GcsClient:
                                   f"{type(e).__name__}: {first_line(e)}", uri)
 
         return call_with_retries(attempt, attempts=s.max_retry_attempts, first_attempt=first_attempt,
-                                 give_up=give_up, what=f"GCS {what} {uri}")
+                                 give_up=give_up, what=f"GCS {what} {uri}", limit=self.limit)
 
     @staticmethod
     def error(resp: Any, uri: str, what: str) -> S3dlioError:

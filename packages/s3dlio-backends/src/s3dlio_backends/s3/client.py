@@ -5,6 +5,11 @@ bodiless requests), take a keep-alive socket from the pool, send, read the head,
 reader callback that takes the body straight into its destination. Failures are retried (throttling,
 5xx, broken connections) by retry.py's one loop and classifier; a stale keep-alive socket is replaced, and
 an expired token refreshed once, without using an attempt. Errors are typed by http_errors.py.
+
+Each request holds a slot of the endpoint's adaptive in-flight limit (`limit`, retry.py) from its send
+until its answer's head is in, and reports that answer (a 503 SlowDown cuts the limit). With
+S3DLIO_FOLLOW_REDIRECTS a 3xx with a Location is followed as redirect.py says, each hop signed anew for
+its host; the limit and the redirect mode are read when the client is made (once per store and process).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from s3dlio_core.settings import Settings, settings
 
 from ..http_errors import http_error
 from ..http_pool import ConnectionLost, ConnectionPool, HttpConnection, HttpResponseHead
-from ..retry import Retry, classify_error, retry_after
+from ..retry import Retry, classify, classify_error, endpoint_limit, retry_after, settle
 from ..sigv4 import EMPTY_SHA256, UNSIGNED_PAYLOAD, Signer, canonical_query, quote_path, sha256_hex
 from .config import CredentialSource, Endpoint, tls_context
+from .redirect import REDIRECT_STATUSES, Hop, next_hop, redirect_hint, redirect_mode, too_many_redirects
 from .xml_codec import parse_error
 
 __all__ = ["S3Client"]
@@ -49,12 +55,18 @@ class S3Client:
         self.credentials = credentials or CredentialSource()
         self._settings = settings_of  # the owning store's effective settings, read per request
         self._pools: dict[str, ConnectionPool] = {}
+        self._hop_pools: dict[tuple[str, str, int], ConnectionPool] = {}  # redirect targets
+        self._ca_bundle = ca_bundle
         self._tls = tls_context(ca_bundle) if endpoint.scheme == "https" else None
         s = settings_of()
         self.connect_timeout = s.connect_timeout_s
         self.timeout = s.operation_timeout_s
         self.max_idle = s.pool_max_idle_per_host
         self.sign_payloads = endpoint.scheme == "http" and not s.unsigned_payload
+        #: the endpoint's adaptive in-flight limit (None: S3DLIO_ADAPTIVE_CONCURRENCY=0)
+        self.limit = endpoint_limit(s)
+        self.redirects = redirect_mode(s.follow_redirects)
+        self.redirect_max = max(0, int(s.redirect_max))
         self._path_pool = self._pool(endpoint.host)
         self._path_host = endpoint.host_header()
 
@@ -68,6 +80,19 @@ class S3Client:
             p = ConnectionPool(host, self.endpoint.port, self._tls, host, self.connect_timeout,
                                self.timeout, self.max_idle)
             self._pools[host] = p
+        return p
+
+    def _hop_pool(self, hop: Hop) -> ConnectionPool:
+        """The pool of a redirect target (TLS verified against its own host name)."""
+        k = (hop.scheme, hop.host, hop.port)
+        p = self._hop_pools.get(k)
+        if p is None:
+            tls = None
+            if hop.scheme == "https":
+                tls = self._tls if self._tls is not None else tls_context(self._ca_bundle)
+            p = ConnectionPool(hop.host, hop.port, tls, hop.host, self.connect_timeout, self.timeout,
+                               self.max_idle)
+            self._hop_pools[k] = p
         return p
 
     def route(self, bucket: str, key: str | None) -> tuple[ConnectionPool, str, str]:
@@ -109,48 +134,84 @@ class S3Client:
                     and (not headers or headers.keys() == {"range"}))
         rng = headers.get("range") if headers else None
         refresh = [True]  # one credential refresh per request on an expired-token answer
+        lim = self.limit
 
         def attempt() -> Any:
             stale = 0
+            hop: Hop | None = None  # where a redirect sent this attempt (None: the endpoint itself)
+            hops = 0
+            cur = pool
             while True:
                 creds = self.credentials.get()
-                if fast_get:
+                if fast_get and hop is None:
                     head = self.signer.get_request(path, host, rng, creds.access_key, creds.secret_key,
                                                    creds.token)
                 else:
-                    h = {"host": host}
+                    h_host, h_path, h_q = (host, path, q) if hop is None else (hop.host_header, hop.path,
+                                                                               hop.query)
+                    h = {"host": h_host}
                     if headers:
                         h.update(headers)
                     if body is not None:
                         h["content-length"] = str(len(body))
-                    self.signer.sign(method, path, q, h, ph, creds.access_key, creds.secret_key, creds.token)
-                    head = _encode_head(method, target, h)
-                conn = pool.acquire()
+                    self.signer.sign(method, h_path, h_q, h, ph, creds.access_key, creds.secret_key,
+                                     creds.token)
+                    head = _encode_head(method, target if hop is None else (
+                        f"{h_path}?{h_q}" if h_q else h_path), h)
+                held = lim  # the slot this attempt holds until its answer's head is in (waited for first:
+                if held is not None:  # a socket taken before a long wait could go stale meanwhile)
+                    held.acquire()
+                    epoch = held.epoch
+                try:
+                    conn = cur.acquire()
+                except BaseException:
+                    if held is not None:
+                        held.release(False)
+                    raise
                 try:
                     conn.send(head, body)
                     resp = conn.read_head()
                     status = resp.status
                     if status < 300 or status in accept:
+                        if held is not None:
+                            held.release()
+                            held = None
                         result = reader(conn, resp)
-                        pool.release(conn)
+                        cur.release(conn)
                         return result
                     err_body = bytes(conn.read_body(resp, method)) if status != 304 else b""
-                    pool.release(conn)
+                    cur.release(conn)
                 except ConnectionLost as e:
                     conn.close()
+                    if held is not None:
+                        held.release(False)
                     if e.no_response and stale < _MAX_STALE:  # a keep-alive socket the server had closed
                         stale += 1
                         continue
                     raise
                 except BaseException:
                     conn.close()
+                    if held is not None:
+                        held.release(False)
                     raise
                 code, message = parse_error(err_body)
+                if held is not None:
+                    settle(held, classify(status, code), epoch)
                 if code in _EXPIRED and refresh[0]:
                     refresh[0] = False
                     self.credentials.invalidate()
                     continue
-                raise self.error(op, uri, status, code, message, method)
+                location = resp.get("location") if status in REDIRECT_STATUSES else None
+                if location and self.redirects != "off":
+                    here = hop or Hop(self.endpoint.scheme, cur.host, cur.port, host, path, q)
+                    if hops >= self.redirect_max:
+                        raise too_many_redirects(op, uri, self.redirect_max, here, status)
+                    hop = next_hop(here, location, self.redirects, self.endpoint.scheme, op, uri)
+                    hops += 1
+                    cur = self._hop_pool(hop)
+                    log.debug("S3 %s %s: HTTP %d, following the redirect to %s", op, uri, status, hop.origin)
+                    continue
+                raise self.error(op, uri, status, code, message, method, location)
 
         try:
             return attempt()  # the common case: no retry machinery on the way
@@ -165,7 +226,7 @@ class S3Client:
                                   f"{detail}{self._redact(str(e))}", uri)
 
         return retry_after(first_error, attempt, attempts=self._settings().max_retry_attempts,
-                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}")
+                           first_attempt=first_attempt, give_up=give_up, what=f"S3 {op} {uri}", limit=lim)
 
     def signed_get(self, bucket: str, key: str, rng: str | None) -> tuple[ConnectionPool, bytes]:
         """(pool, request head) of a signed GET of one object, optionally with a Range header value
@@ -183,10 +244,13 @@ class S3Client:
         return text
 
     def error(self, op: str, uri: str, status: int, code: str | None, message: str | None,
-              method: str = "GET") -> S3dlioError:
-        """The typed error for an S3 error answer (the URI in the message, never a credential)."""
+              method: str = "GET", location: str | None = None) -> S3dlioError:
+        """The typed error for an S3 error answer (the URI in the message, never a credential);
+        `location`: the Location of a redirect that was not followed."""
         hint = None
-        if status == 404:
+        if location:
+            hint = redirect_hint(location)
+        elif status == 404:
             if code == "NoSuchKey" or (code in (None, "NotFound") and method == "HEAD"):
                 hint = "object key does not exist"
             elif code == "NoSuchBucket":

@@ -16,6 +16,13 @@
   counted) and typed errors, so behaviour is that of `get` one by one. A keep-alive socket the server had
   closed is replaced and the request resent once, without using an attempt.
 * Attached observers (op-log, statistics) get one record per object.
+* The endpoint's adaptive in-flight limit (retry.py; the backend's `limit`) governs the window too: a
+  request takes a slot before it is sent and gives it back when its answer's head is in, reporting the
+  answer (a 503 SlowDown cuts the limit). The loop never waits for a slot: a socket that cannot get one
+  rests until one of this batch's answers frees a slot (and if other threads hold them all and nothing
+  of this batch is on the wire, the rest of the batch goes to the threaded path, which waits its turn).
+* A redirect (S3DLIO_FOLLOW_REDIRECTS on) sends that object and the rest of the batch to the threaded
+  path, which follows it (an endpoint that redirects one GET redirects them all), no attempt counted.
 
 `MuxGet` knows no store: `MuxBackend` carries what it needs (the pool, a request builder, a fallback
 getter, a range fetcher, the error classifier). `S3MuxBackend` builds one from an S3 client (or, in
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from s3dlio_core import instrument as _ins
+from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
 from s3dlio_core.errors import StorageIOError
@@ -43,8 +51,9 @@ from s3dlio_core.uri import parse_uri
 
 from ..http_pool import _MAX_HEAD, HEAD_READ, HttpConnection, HttpResponseHead, ProtocolError
 from ..range_get import RangeFetch, chunk_size_for, concurrency_for, plan_chunks
-from ..retry import Retry, classify, sleep_before_retry
+from ..retry import Retry, absorbs_throttle, classify, settle, sleep_before_retry
 from .client import _EXPIRED
+from .redirect import REDIRECT_STATUSES
 from .xml_codec import parse_error
 
 __all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "THREADED_BODY",
@@ -61,10 +70,12 @@ class Verdict(enum.Enum):
     RETRY = 1  # another attempt on the threaded path (this one counted)
     THROTTLED = 2  # likewise, after a longer back-off
     AGAIN = 3  # resend without counting an attempt (e.g. credentials were refreshed)
+    ELSEWHERE = 4  # the threaded path takes it and the rest of the batch, no attempt counted (a redirect)
 
 
 class MuxBackend(Protocol):
-    """What MuxGet needs from the store it serves."""
+    """What MuxGet needs from the store it serves (plus, optionally, `limit`: the endpoint's AdaptiveLimit,
+    or None)."""
 
     pool: Any  # acquire() / fresh() / release(conn): HttpConnections to the one host every request goes to
     timeout: float  # seconds without progress on any socket before the requests in flight time out
@@ -87,11 +98,14 @@ class MuxBackend(Protocol):
 class _Slot:
     """One socket and the request it carries."""
 
-    __slots__ = ("conn", "got", "head", "idx", "job", "mv", "need", "registered", "t0", "t1", "view")
+    __slots__ = ("conn", "epoch", "got", "head", "held", "idx", "job", "mv", "need", "registered", "t0", "t1",
+                 "view")
 
     def __init__(self, conn: HttpConnection) -> None:
         self.conn = conn
         self.registered = False
+        self.held = False  # a slot of the adaptive limit, from the send until the answer's head
+        self.epoch = 0  # the limit's epoch when it was taken
         self.reset()
 
     def reset(self) -> None:
@@ -140,7 +154,9 @@ class MuxGet:
         self.jobs: list[tuple[int, RangeFetch, int, int]] = []  # range tails still arriving
         self.threaded = False  # a large body was seen: send no more here
         self.resent: set[int] = set()  # requests resent after a stale keep-alive socket
+        self.absorbed: set[int] = set()  # throttled here, the adaptive limit answering for it (retry.py)
         self.tracing = bool(_ins.ACTIVE)
+        self.limit: AdaptiveLimit | None = getattr(backend, "limit", None)
         self.slots = [_Slot(self.pool.acquire()) for _ in range(min(max_in_flight, n))]
         for slot in self.slots:
             if slot.conn.sock is not None:
@@ -196,14 +212,26 @@ class MuxGet:
             slot.conn = conn = self.pool.fresh()
         return False
 
-    def start_next(self, slot: _Slot) -> None:
-        """Put the next queued request on this socket, or let the socket rest."""
+    def start_next(self, slot: _Slot) -> bool:
+        """Put the next queued request on this socket (True), or let the socket rest: nothing left to
+        send here, or no slot free in the adaptive limit (then it waits in `idle` for one)."""
+        lim = self.limit
         while self.queue and not self.fatal and not self.threaded:
+            if lim is not None and not slot.held:
+                if not lim.acquire(0):
+                    self.unregister(slot)
+                    self.idle.append(slot)
+                    return False
+                slot.held = True
+                slot.epoch = lim.epoch
             i = self.queue.popleft()
             if self.send(slot, i):
-                return
+                return True
             self.fallback.append((i, None, False))
         self.unregister(slot)
+        if slot.held:
+            self.give(slot, Retry.YES)
+        return False
 
     def on_readable(self, slot: _Slot) -> None:
         if slot.head is None:
@@ -253,6 +281,10 @@ class MuxGet:
         if not (200 <= head.status < 300) or cl is None:
             self.on_error_status(slot, head, cl)
             return
+        if slot.held:
+            self.give(slot, Retry.NO)
+            if self.idle:  # the freed slot may start a socket that was waiting for one
+                self.refill()
         if self.tracing:
             slot.t1 = time.time_ns()
         conn = slot.conn
@@ -339,6 +371,8 @@ class MuxGet:
         conn = slot.conn
         buffered = cl is not None and cl.isdigit() and conn.end - conn.start >= int(cl)
         if status == 416 and buffered:  # bytes=0-N of an empty object: skip the error body, reuse the socket
+            if slot.held:
+                self.give(slot, Retry.NO)
             conn.start += int(cl)  # type: ignore[arg-type]
             slot.view, slot.need = BytesView(), 0
             self.on_complete(slot)
@@ -350,7 +384,14 @@ class MuxGet:
         body = bytes(conn.buf[conn.start:conn.start + int(cl)]) if buffered else b""  # type: ignore[arg-type]
         i = slot.idx
         err, verdict = self.b.judge(self.uris[i], status, body)
-        if verdict is Verdict.AGAIN:
+        if slot.held:
+            self.give(slot, _RETRY[verdict])
+            if verdict is Verdict.THROTTLED and self.b.max_attempts > 1 and absorbs_throttle(self.limit):
+                self.absorbed.add(i)  # the threaded path's attempts start afresh
+        if verdict is Verdict.ELSEWHERE:
+            self.drop(slot)
+            self.go_threaded()
+        elif verdict is Verdict.AGAIN:
             self.drop(slot)
         elif verdict in (Verdict.RETRY, Verdict.THROTTLED):
             self.drop(slot, err, throttled=verdict is Verdict.THROTTLED)
@@ -381,6 +422,10 @@ class MuxGet:
                                        slot.job, slot.t0, slot.t1))
         slot.reset()
         slot.conn = self.pool.fresh()
+        self.go_threaded()
+
+    def go_threaded(self) -> None:
+        """Send nothing more here: the rest of the batch takes the threaded path."""
         if not self.threaded:
             self.threaded = True
             self.fallback.extend((i, None, False) for i in self.queue)
@@ -390,10 +435,20 @@ class MuxGet:
     def widen(self) -> None:
         """Slow start: a completed small object lets one more request onto the wire."""
         self.window = min(len(self.slots), self.window + 1)
+        self.refill()
+
+    def refill(self) -> None:
+        """Start resting sockets while the window (and the adaptive limit) allow."""
         busy = sum(1 for sl in self.slots if sl.idx >= 0)
         while self.idle and self.queue and busy < self.window and not self.threaded:
-            self.start_next(self.idle.pop())
+            if not self.start_next(self.idle.pop()):
+                break
             busy += 1
+
+    def give(self, slot: _Slot, verdict: Retry) -> None:
+        """Give the slot's adaptive-limit slot back, reporting its answer (retry.settle)."""
+        slot.held = False
+        settle(self.limit, verdict, slot.epoch)  # type: ignore[arg-type]
 
     def unregister(self, slot: _Slot) -> None:
         if slot.registered:
@@ -404,6 +459,8 @@ class MuxGet:
              throttled: bool = False) -> None:
         """Give up on the slot's socket; its request goes to the threaded path (`err`: the failure that
         used up this attempt, None if no attempt was used) unless `hand_back` is False."""
+        if slot.held:
+            self.give(slot, Retry.YES)
         self.unregister(slot)
         slot.conn.close()
         if slot.job is not None:
@@ -439,6 +496,8 @@ class MuxGet:
         """Idle keep-alive sockets go back to the pool; anything mid-response is closed."""
         for slot in self.slots:
             self.unregister(slot)
+            if slot.held:
+                self.give(slot, Retry.YES)
             conn = slot.conn
             if conn.sock is not None and slot.idx < 0 and conn.start == conn.end and conn.reusable:
                 conn.sock.setblocking(True)
@@ -504,12 +563,13 @@ class MuxGet:
             self.record(d.idx, d.t0, d.t1, len(d.view))
 
     def get_threaded(self, i: int, err: BaseException | None, throttled: bool) -> None:
-        """One object by the threaded path: the next attempt if one was used here (after a back-off)."""
+        """One object by the threaded path: the next attempt if one was used here (after a back-off; a
+        throttled attempt the adaptive limit answered for is not counted)."""
         uri = self.uris[i]
         first = 1
         if err is not None:
             sleep_before_retry(1, throttled=throttled)
-            first = 2
+            first = 1 if i in self.absorbed else 2
         if self.tracing:
             v = _ins.traced("GET", uri, self.b.fallback, uri, first)
         else:
@@ -534,6 +594,7 @@ class S3MuxBackend:
                  tunables: Settings | None = None) -> None:
         self.client = client
         self.pool = client.route("", None)[0]  # the path-style pool: every object of a custom endpoint
+        self.limit = client.limit
         self.timeout = client.timeout
         s = tunables or settings()
         self.tunables: Settings | None = s
@@ -579,6 +640,8 @@ class S3MuxBackend:
         an expired-token answer refreshes the credentials and resends without using an attempt."""
         code, message = parse_error(body)
         err = self.client.error("GET", uri, status, code, message)
+        if status in REDIRECT_STATUSES and self.client.redirects != "off":
+            return err, Verdict.ELSEWHERE
         if code in _EXPIRED:
             self.client.credentials.invalidate()
             return err, Verdict.AGAIN
@@ -586,6 +649,9 @@ class S3MuxBackend:
 
 
 _VERDICT = {Retry.NO: Verdict.FATAL, Retry.YES: Verdict.RETRY, Retry.THROTTLED: Verdict.THROTTLED}
+#: how an answer judged here is reported to the adaptive limit
+_RETRY = {Verdict.FATAL: Retry.NO, Verdict.RETRY: Retry.YES, Verdict.THROTTLED: Retry.THROTTLED,
+          Verdict.AGAIN: Retry.NO, Verdict.ELSEWHERE: Retry.NO}
 
 
 def mux_get_many(store: Any, uris: Sequence[str], max_in_flight: int) -> list[tuple[str, BytesView]]:
