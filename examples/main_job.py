@@ -53,9 +53,8 @@ def read_epoch(data: str) -> int:
     seen = 0
     if have_torch():  # imports torch (seconds) before the clock starts
         import torch
-        from torch.utils.data import DataLoader
-
         from s3dlio.torch import ObjectStoreMapDataset
+        from torch.utils.data import DataLoader
 
         torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -68,9 +67,9 @@ def read_epoch(data: str) -> int:
                 bar.update(batch.shape[0])
         else:
             loader = s3dlio.create_async_loader(data, {"batch_size": BATCH, "shuffle": True, "prefetch": 64})
-            for item in loader:
+            for item in loader:  # one BytesView per object (the sync iteration of the original's loader)
                 seen += 1
-                bar.update(1)
+                bar.update(len(item) // SAMPLE_SIZE)
     dt = time.perf_counter() - t0
     how = "a PyTorch DataLoader (2 workers)" if have_torch() else "s3dlio's loader (torch is not installed)"
     print(f"read {seen} samples ({seen * SAMPLE_SIZE / 1e6:.0f} MB) through {how}: "
