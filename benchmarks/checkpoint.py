@@ -38,7 +38,7 @@ from _s3_bench import procs
 MiB = 1 << 20
 THREADS = 4
 
-# the state dict every client builds at its top level (untimed); rss0 = the high-water mark once built
+# the state dict every client builds at its top level (untimed); mark() notes the RSS high-water mark
 _STATE = """
 import os, resource, torch
 def layer(i, empty=False):
@@ -58,7 +58,8 @@ def make_state(size_mb, empty=False):
 def nbytes(state):
     return sum(t.numel() * t.element_size() for t in state.values())
 STATE = make_state(PAYLOAD["size_mb"], empty=PAYLOAD.get("empty", False))
-EXTRA["rss0_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def mark():  # run's first line: the RSS high-water mark with the state dict built, every import done
+    EXTRA["rss0_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
 _CHECK_LOAD = """
@@ -70,28 +71,36 @@ def check(held, p):
 
 # ---- file:// ----
 FILE_SAVE = {
-    "ours-spec": _STATE + """
+    "ours-spec": _STATE
+    + """
 import s3dlio
 def run(p):
+    mark()
     s3dlio.save_checkpoint(uri=p["uri"] + "spec/", data=STATE)
     return nbytes(STATE)
 """,
-    "torch-file": _STATE + """
+    "torch-file": _STATE
+    + """
 def run(p):
+    mark()
     torch.save(STATE, p["path"] + "/model.pt")
     return nbytes(STATE)
 """,
-    "ours-dcp": _STATE + """
+    "ours-dcp": _STATE
+    + """
 import torch.distributed.checkpoint as dcp
 from s3dlio.torch.dcp import StorageWriter
 def run(p):
+    mark()
     dcp.save(STATE, storage_writer=StorageWriter(p["uri"] + "ours-dcp/", thread_count=p["threads"]))
     return nbytes(STATE)
 """,
-    "torch-dcp": _STATE + """
+    "torch-dcp": _STATE
+    + """
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint import FileSystemWriter
 def run(p):
+    mark()
     dcp.save(STATE, storage_writer=FileSystemWriter(p["path"] + "/torch-dcp", thread_count=p["threads"],
                                                     sync_files=False))
     return nbytes(STATE)
@@ -99,31 +108,43 @@ def run(p):
 }
 
 FILE_LOAD = {
-    "ours-spec": _STATE + """
+    "ours-spec": _STATE
+    + """
 import s3dlio
 def run(p):
+    mark()
     out = s3dlio.load_checkpoint(p["uri"] + "spec/")
     return nbytes(STATE), out
-""" + _CHECK_LOAD,
-    "torch-file": _STATE + """
+"""
+    + _CHECK_LOAD,
+    "torch-file": _STATE
+    + """
 def run(p):
+    mark()
     out = torch.load(p["path"] + "/model.pt", weights_only=True)
     return nbytes(out), out
-""" + _CHECK_LOAD,
-    "ours-dcp": _STATE + """
+"""
+    + _CHECK_LOAD,
+    "ours-dcp": _STATE
+    + """
 import torch.distributed.checkpoint as dcp
 from s3dlio.torch.dcp import StorageReader
 def run(p):
+    mark()
     dcp.load(STATE, storage_reader=StorageReader(p["uri"] + "ours-dcp/", thread_count=p["threads"]))
     return nbytes(STATE), STATE
-""" + _CHECK_LOAD,
-    "torch-dcp": _STATE + """
+"""
+    + _CHECK_LOAD,
+    "torch-dcp": _STATE
+    + """
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint import FileSystemReader
 def run(p):
+    mark()
     dcp.load(STATE, storage_reader=FileSystemReader(p["path"] + "/torch-dcp"))
     return nbytes(STATE), STATE
-""" + _CHECK_LOAD,
+"""
+    + _CHECK_LOAD,
 }
 
 # ---- S3 ----
@@ -136,28 +157,36 @@ REGION = os.environ["AWS_REGION"]
 """
 
 S3_SAVE = {
-    "ours-stream": _STATE + """
+    "ours-stream": _STATE
+    + """
 from s3dlio_core.registry import store_for_uri
 def run(p):
+    mark()
     store = store_for_uri(p["uri"])[0]
     with store.open_writer(p["uri"] + "stream/model.pt") as w:
         torch.save(STATE, w)
     return nbytes(STATE)
 """,
     "ours-spec": FILE_SAVE["ours-spec"],
-    "s3torch-ckpt": _STATE + _S3TORCH + """
+    "s3torch-ckpt": _STATE
+    + _S3TORCH
+    + """
 ckpt = S3Checkpoint(REGION, endpoint=EP, s3client_config=CFG)
 def run(p):
+    mark()
     with ckpt.writer(p["uri"] + "s3torch/model.pt") as w:
         torch.save(STATE, w)
     return nbytes(STATE)
 """,
     "ours-dcp": FILE_SAVE["ours-dcp"],
-    "s3torch-dcp": _STATE + _S3TORCH + """
+    "s3torch-dcp": _STATE
+    + _S3TORCH
+    + """
 import torch.distributed.checkpoint as dcp
 from s3torchconnector.dcp import S3StorageWriter
 from s3torchconnector.dcp.s3_file_system import S3FileSystem
 def run(p):
+    mark()
     w = S3StorageWriter(REGION, p["uri"] + "s3torch-dcp/", s3client_config=CFG, thread_count=p["threads"])
     w.fs = S3FileSystem(REGION, s3_client=S3Client(REGION, endpoint=EP, s3client_config=CFG))
     dcp.save(STATE, storage_writer=w)
@@ -166,35 +195,46 @@ def run(p):
 }
 
 S3_LOAD = {
-    "ours-stream": _STATE + """
+    "ours-stream": _STATE
+    + """
 from s3dlio_core.registry import store_for_uri
 def run(p):
+    mark()
     store = store_for_uri(p["uri"])[0]
     with store.open_reader(p["uri"] + "stream/model.pt") as r:
         out = torch.load(r, weights_only=True)
     return nbytes(out), out
-""" + _CHECK_LOAD,
+"""
+    + _CHECK_LOAD,
     "ours-spec": FILE_LOAD["ours-spec"],
-    "s3torch-ckpt": _STATE + _S3TORCH + """
+    "s3torch-ckpt": _STATE
+    + _S3TORCH
+    + """
 ckpt = S3Checkpoint(REGION, endpoint=EP, s3client_config=CFG)
 def run(p):
+    mark()
     with ckpt.reader(p["uri"] + "s3torch/model.pt") as r:
         out = torch.load(r, weights_only=True)
     return nbytes(out), out
-""" + _CHECK_LOAD,
+"""
+    + _CHECK_LOAD,
     "ours-dcp": FILE_LOAD["ours-dcp"],
-    "s3torch-dcp": _STATE + _S3TORCH + """
+    "s3torch-dcp": _STATE
+    + _S3TORCH
+    + """
 import torch.distributed.checkpoint as dcp
 from s3torchconnector.dcp import S3StorageReader
 from s3torchconnector.dcp.s3_file_system import S3FileSystem
 from s3torchconnector import S3ReaderConstructor
 def run(p):
+    mark()
     r = S3StorageReader(REGION, p["uri"] + "s3torch-dcp/", s3client_config=CFG)
     r.fs = S3FileSystem(REGION, s3_client=S3Client(REGION, endpoint=EP, s3client_config=CFG),
                         reader_constructor=r._reader_constructor)
     dcp.load(STATE, storage_reader=r)
     return nbytes(STATE), STATE
-""" + _CHECK_LOAD,
+"""
+    + _CHECK_LOAD,
 }
 
 PEER = {"s3torch-ckpt": "s3torch", "s3torch-dcp": "s3torch"}
@@ -225,26 +265,44 @@ def _rss_line(res: CaseResult) -> None:
     for name, samples in res.samples.items():
         grow = statistics.median((s.maxrss_kb - s.extra.get("rss0_kb", 0)) / 1024 for s in samples)
         bits.append(f"{name} {grow:,.0f} MiB")
-    print(f"    peak RSS above the state dict during the save (part size 16 MiB): {', '.join(bits)}", flush=True)
+    print(
+        f"    peak RSS above the state dict during the save (part size 16 MiB): {', '.join(bits)}", flush=True
+    )
 
 
 def _subset(res: CaseResult, case: str, names: list[str]) -> CaseResult:
     return CaseResult(case, {n: res.samples[n] for n in names if n in res.samples})
 
 
-def _cases(where: str, save: dict[str, str], load: dict[str, str], names: list[str],
-           lines: list[tuple[str, list[str]]], payload: dict, env: dict[str, str], args: argparse.Namespace,
-           spec: bool) -> None:
+def _cases(
+    where: str,
+    save: dict[str, str],
+    load: dict[str, str],
+    names: list[str],
+    lines: list[tuple[str, list[str]]],
+    payload: dict,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    spec: bool,
+) -> None:
     """Save rounds of every client, then load rounds of what the last save round wrote (all clients
     interleaved in each); then one printed line per comparison in `lines` (label, clients: first = ours)."""
     if not spec:
-        print(f"{where}: ours-spec n/a (s3dlio.save_checkpoint(uri=..., data=...) is not on this branch yet)",
-              flush=True)
+        print(
+            f"{where}: ours-spec n/a (s3dlio.save_checkpoint(uri=..., data=...) is not on this branch yet)",
+            flush=True,
+        )
         names = [n for n in names if n != "ours-spec"]
     size = payload["size_mb"]
     for op, codes, pl in (("save", save, payload), ("load", load, {**payload, "empty": True})):
-        res = measure(f"{where} {op}", _clients(codes, names, env), pl, rounds=args.rounds,
-                      quiet=not args.verbose, timeout=1800)
+        res = measure(
+            f"{where} {op}",
+            _clients(codes, names, env),
+            pl,
+            rounds=args.rounds,
+            quiet=not args.verbose,
+            timeout=1800,
+        )
         for label, group in lines:
             if group[0] in res.samples:
                 sub = _subset(res, f"{where} {label} {op} {size} MiB", group)
@@ -263,16 +321,30 @@ def main() -> int:
     args = ap.parse_args()
     spec = _spec_available()
     size_mb = max(64, args.size_mb // 64 * 64)
-    print(f"state dict: {size_mb // 64} x (4096x4096 + 4096) float32 = {size_mb} MiB; a fresh process per "
-          f"round; medians of {args.rounds} interleaved rounds; ratios = first client / other", flush=True)
+    print(
+        f"state dict: {size_mb // 64} x (4096x4096 + 4096) float32 = {size_mb} MiB; a fresh process per "
+        f"round; medians of {args.rounds} interleaved rounds; ratios = first client / other",
+        flush=True,
+    )
     if args.only in (None, "file"):
         path = os.path.join(args.dir, f"ckpt-bench-{uuid.uuid4().hex[:8]}")
         os.makedirs(path)
         try:
             payload = {"size_mb": size_mb, "path": path, "uri": f"file://{path}/", "threads": THREADS}
-            _cases("file://", FILE_SAVE, FILE_LOAD, ["ours-spec", "ours-dcp", "torch-file", "torch-dcp"],
-                   [("spec", ["ours-spec", "torch-file", "torch-dcp"]),
-                    ("DCP", ["ours-dcp", "torch-dcp", "torch-file"])], payload, {}, args, spec)
+            _cases(
+                "file://",
+                FILE_SAVE,
+                FILE_LOAD,
+                ["ours-spec", "ours-dcp", "torch-file", "torch-dcp"],
+                [
+                    ("spec", ["ours-spec", "torch-file", "torch-dcp"]),
+                    ("DCP", ["ours-dcp", "torch-dcp", "torch-file"]),
+                ],
+                payload,
+                {},
+                args,
+                spec,
+            )
         finally:
             shutil.rmtree(path, ignore_errors=True)
     if args.only in (None, "s3"):
@@ -285,9 +357,21 @@ def main() -> int:
             s3dlio.create_bucket(bucket)
             payload = {"size_mb": size_mb, "uri": f"s3://{bucket}/run/", "threads": THREADS}
             print(f"SeaweedFS {server.endpoint}", flush=True)
-            _cases("S3", S3_SAVE, S3_LOAD, ["ours-stream", "ours-spec", "s3torch-ckpt", "ours-dcp", "s3torch-dcp"],
-                   [("spec", ["ours-spec", "s3torch-ckpt"]), ("torch.save stream", ["ours-stream", "s3torch-ckpt"]),
-                    ("DCP", ["ours-dcp", "s3torch-dcp"])], payload, env, args, spec)
+            _cases(
+                "S3",
+                S3_SAVE,
+                S3_LOAD,
+                ["ours-stream", "ours-spec", "s3torch-ckpt", "ours-dcp", "s3torch-dcp"],
+                [
+                    ("spec", ["ours-spec", "s3torch-ckpt"]),
+                    ("torch.save stream", ["ours-stream", "s3torch-ckpt"]),
+                    ("DCP", ["ours-dcp", "s3torch-dcp"]),
+                ],
+                payload,
+                env,
+                args,
+                spec,
+            )
     return 0
 
 

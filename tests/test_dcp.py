@@ -245,3 +245,41 @@ def test_dcp_overwrite_false_raises_naming_the_checkpoint() -> None:
     out = {"w": torch.zeros(10)}
     dcp.load(out, storage_reader=StorageReader(uri))
     assert torch.equal(out["w"], state["w"])
+
+
+def test_dcp_layout_is_torchs_both_ways(tmp_path: Path) -> None:
+    """A checkpoint our writer makes loads with torch's FileSystemReader, and torch's FileSystemWriter's
+    loads with our reader (single process; small and large tensors, a non-tensor value)."""
+    import torch
+    import torch.distributed.checkpoint as dcp
+    from s3dlio.torch.dcp import StorageReader, StorageWriter
+    from torch.distributed.checkpoint import FileSystemReader, FileSystemWriter
+
+    state = {
+        "big": torch.randn(3 << 20),
+        "small": torch.arange(7),
+        "view": torch.arange(100.0)[10:20],
+        "meta": {"epoch": 3},
+    }
+
+    def empty() -> dict:
+        return {
+            "big": torch.zeros(3 << 20),
+            "small": torch.zeros(7, dtype=torch.long),
+            "view": torch.zeros(10),
+            "meta": {"epoch": 0},
+        }
+
+    def same(out: dict) -> None:
+        for k in ("big", "small", "view"):
+            assert torch.equal(out[k], state[k]), k
+        assert out["meta"] == {"epoch": 3}
+
+    dcp.save(state, storage_writer=StorageWriter(f"file://{tmp_path}/ours/", thread_count=3))
+    out = empty()
+    dcp.load(out, storage_reader=FileSystemReader(str(tmp_path / "ours")))
+    same(out)
+    dcp.save(state, storage_writer=FileSystemWriter(str(tmp_path / "torch"), thread_count=2))
+    out = empty()
+    dcp.load(out, storage_reader=StorageReader(tmp_path / "torch"))  # a path object: a local directory
+    same(out)
