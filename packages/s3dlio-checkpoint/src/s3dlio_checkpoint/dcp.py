@@ -336,6 +336,11 @@ class StorageWriter(_dcp_storage.StorageWriter):
         uri = self.uri + name
         results: list[WriteResult] = []
         held: list[Any] = []  # tensors whose storage parts are uploaded borrowed: alive until commit
+        if self.store.capabilities.directories:
+            # on a local filesystem, renaming the new file over an old one of the same name makes ext4 (and
+            # others) write the new one back first, synchronously (a 5x slower save measured): remove the
+            # old file first. Its .metadata is already gone (prepare_local_plan), so nothing loadable breaks.
+            self.store.delete(uri)
         w = self.store.open_writer(uri)
         try:
             for item in items:
