@@ -283,3 +283,30 @@ def test_dcp_layout_is_torchs_both_ways(tmp_path: Path) -> None:
     out = empty()
     dcp.load(out, storage_reader=StorageReader(tmp_path / "torch"))  # a path object: a local directory
     same(out)
+
+
+@pytest.mark.torch
+def test_dcp_metadata_that_names_other_globals_is_refused(tmp_path: Path) -> None:
+    """A crafted `.metadata` (a pickle calling os.system) is refused with a typed error naming the file and
+    the global; nothing runs."""
+    import pickle
+
+    import torch
+    import torch.distributed.checkpoint as dcp
+    from s3dlio.torch.dcp import StorageReader, StorageWriter, UnsafeCheckpointError
+
+    dcp.save({"w": torch.ones(4)}, storage_writer=StorageWriter(f"file://{tmp_path}/ok/"))
+    out = {"w": torch.zeros(4)}
+    dcp.load(out, storage_reader=StorageReader(f"file://{tmp_path}/ok/"))  # DCP's own metadata is admitted
+    assert torch.equal(out["w"], torch.ones(4))
+
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "ok" / ".metadata").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(UnsafeCheckpointError, match=r"\.metadata.*(posix|os)\.system"):
+        StorageReader(f"file://{tmp_path}/ok/").read_metadata()
+    assert not marker.exists()

@@ -33,8 +33,12 @@ Loading (each rank): the read items are grouped per file; small items and the he
 large ones are fetched with one coalesced `get_ranges` call per window of a file, and a large tensor's
 bytes go from the store straight into the storage that `torch.load` allocates (`get_range_into`; on S3
 split into parallel ranged GETs). Files and large items load in parallel on `thread_count` threads.
-Tensors are loaded with `weights_only=True`; the `.metadata` file is a pickle (DCP's format), and
-non-tensor items are unpickled by the planner (torch's DefaultLoadPlanner), so load checkpoints you trust.
+Tensors are loaded with `weights_only=True`. The `.metadata` file is a pickle (DCP's format): it is read
+with an unpickler that admits only DCP's metadata classes, torch sizes and dtypes and plain containers, so
+a crafted `.metadata` cannot run code (UnsafeCheckpointError names the global it asked for). Non-tensor
+items (plain values in the state dict) are unpickled by the planner you pass to `dcp.load` (torch's
+DefaultLoadPlanner uses `torch.load(weights_only=False)` on them), so for checkpoints from others load
+tensors only, or pass a planner of your own.
 
 torch is imported here only: the module is imported when used.
 """
@@ -78,7 +82,7 @@ from torch.distributed.checkpoint.planner import (
 from torch.distributed.checkpoint.storage import WriteResult
 from torch.futures import Future
 
-__all__ = ["StorageWriter", "StorageReader", "CheckpointExistsError", "DEFAULT_THREAD_COUNT"]
+__all__ = ["StorageWriter", "StorageReader", "CheckpointExistsError", "UnsafeCheckpointError", "DEFAULT_THREAD_COUNT"]
 
 METADATA = ".metadata"
 SUFFIX = ".distcp"
@@ -92,6 +96,42 @@ COALESCE_GAP = 1 * MiB
 
 class CheckpointExistsError(S3dlioError, FileExistsError):
     """A DCP checkpoint already exists at the URI and the writer was made with overwrite=False."""
+
+
+class UnsafeCheckpointError(S3dlioError):
+    """A DCP `.metadata` pickle asked for a global outside DCP's metadata types (it could run code)."""
+
+
+# what a DCP `.metadata` pickle may name: DCP's metadata dataclasses, torch's Size/dtype/layout/memory
+# format, the dataclass/copyreg reconstruction helpers and plain containers; nothing that runs code
+_SAFE_MODULE_PREFIXES = ("torch.distributed.checkpoint.", "torch.distributed.tensor.placement_types")
+_SAFE_GLOBALS = {
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
+    ("copyreg", "__newobj__"), ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset"),
+    ("builtins", "slice"), ("builtins", "complex"), ("torch", "Size"), ("enum", "Enum"),
+    ("torch.serialization", "_get_layout"),  # a lookup of torch.layout by name
+    ("pathlib", "PosixPath"), ("pathlib", "PurePosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PureWindowsPath"),
+    ("s3dlio_checkpoint.dcp", "_FilePrefix"),
+}
+
+
+class _MetadataUnpickler(pickle.Unpickler):
+    def __init__(self, data: Any, uri: str) -> None:
+        super().__init__(io.BytesIO(data))
+        self._uri = uri
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SAFE_GLOBALS or module.startswith(_SAFE_MODULE_PREFIXES):
+            return super().find_class(module, name)
+        if module == "torch":
+            obj = getattr(torch, name, None)
+            if isinstance(obj, (torch.dtype, torch.layout, torch.memory_format)):
+                return obj
+        raise UnsafeCheckpointError(
+            f"{self._uri}: refusing to load DCP metadata that names {module}.{name} (only DCP metadata "
+            f"types, torch sizes and dtypes are allowed; a pickle naming other globals can run code)",
+            self._uri,
+        )
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -505,7 +545,7 @@ class StorageReader(_dcp_storage.StorageReader):
         """The checkpoint's `.metadata` (`__{rank}.metadata` when torch asks for a rank's own)."""
         rank = kwargs.get("rank")
         name = METADATA if rank is None else f"__{rank}{METADATA}"
-        metadata = pickle.loads(self.store.get(self.uri + name))
+        metadata = _MetadataUnpickler(self.store.get(self.uri + name), self.uri + name).load()
         if not isinstance(metadata, Metadata):
             raise S3dlioError(
                 f"{self.uri + name} does not hold DCP metadata (found {type(metadata).__name__})",

@@ -13,6 +13,6 @@ The implementation, layout and guarantees are described in `s3dlio_checkpoint.dc
 
 from __future__ import annotations
 
-from s3dlio_checkpoint.dcp import CheckpointExistsError, StorageReader, StorageWriter
+from s3dlio_checkpoint.dcp import CheckpointExistsError, StorageReader, StorageWriter, UnsafeCheckpointError
 
-__all__ = ["StorageWriter", "StorageReader", "CheckpointExistsError"]
+__all__ = ["StorageWriter", "StorageReader", "CheckpointExistsError", "UnsafeCheckpointError"]
