@@ -278,6 +278,9 @@ class HttpObjectWriter(ObjectWriter):
     def _write(self, mv: memoryview) -> None:
         self._coord.write(mv)
 
+    def _write_borrowed(self, mv: memoryview) -> None:
+        self._coord.write(mv, borrow=True)  # whole parts go up straight from the caller's buffer
+
     def _commit(self) -> None:
         result = self._coord.finish()
         if "single" in result:

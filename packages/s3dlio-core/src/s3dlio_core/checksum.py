@@ -137,6 +137,10 @@ class ChecksummingWriter(ObjectWriter):
         self.inner.write(mv)
         self.crc = crc32c(mv, self.crc)
 
+    def _write_borrowed(self, mv: memoryview) -> None:
+        self.inner.write_borrowed(mv)
+        self.crc = crc32c(mv, self.crc)
+
     def _commit(self) -> None:  # pragma: no cover - close() commits the inner writer directly
         self.inner.close()
 

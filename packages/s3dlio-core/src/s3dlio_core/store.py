@@ -78,6 +78,24 @@ class ObjectWriter(ABC):
             self.bytes_written += n
         return n
 
+    def write_borrowed(self, data: Any) -> int:
+        """Append bytes-like `data` that the caller keeps alive and unchanged until `close()` or `abort()`
+        returns (e.g. a tensor's storage during a checkpoint save): stores that upload in parts send whole
+        parts straight from it instead of copying them into part buffers, so memory stays flat however
+        many parts are in flight. Elsewhere the same as `write`. Returns the number of bytes accepted."""
+        if self.closed:
+            raise ValueError(f"write to a closed writer for {self.uri}")
+        mv = as_buffer(data)
+        n = mv.nbytes
+        if n:
+            self._write_borrowed(mv)
+            self.bytes_written += n
+        return n
+
+    def _write_borrowed(self, mv: memoryview) -> None:
+        """`write_borrowed`'s primitive; stores that can upload from the caller's buffer override it."""
+        self._write(mv)
+
     def close(self) -> int:
         """Commit the object; returns its size. Calling it again is a no-op."""
         if not self.closed:

@@ -505,6 +505,9 @@ class _EndpointWriter(ObjectWriter):
     def _write(self, mv: memoryview) -> None:
         self._inner.write(mv)
 
+    def _write_borrowed(self, mv: memoryview) -> None:
+        self._inner.write_borrowed(mv)
+
     def _commit(self) -> None:
         try:
             self._inner.close()
