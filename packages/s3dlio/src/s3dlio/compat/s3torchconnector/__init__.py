@@ -65,9 +65,21 @@ from .s3writer import S3Writer
 S3Exception = S3dlioError
 __version__ = "1.0.0+s3dlio"
 
-__all__ = ["S3IterableDataset", "S3MapDataset", "S3Checkpoint", "S3Reader", "S3ReaderConstructor", "S3Writer",
-           "S3Exception", "S3ClientConfig", "S3Client", "S3Item", "SequentialS3Reader", "RangedS3Reader",
-           "__version__"]
+__all__ = [
+    "S3IterableDataset",
+    "S3MapDataset",
+    "S3Checkpoint",
+    "S3Reader",
+    "S3ReaderConstructor",
+    "S3Writer",
+    "S3Exception",
+    "S3ClientConfig",
+    "S3Client",
+    "S3Item",
+    "SequentialS3Reader",
+    "RangedS3Reader",
+    "__version__",
+]
 
 _LAZY = {"S3IterableDataset": ".s3iterable_dataset", "S3MapDataset": ".s3map_dataset"}
 

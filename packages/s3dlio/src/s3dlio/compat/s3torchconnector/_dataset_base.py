@@ -24,16 +24,24 @@ def _uri(obj: S3BucketKeyData) -> str:
 
 
 def _typical_size(objs: Sequence[S3BucketKeyData]) -> int | None:
-    sizes = sorted(o.object_info.size for o in objs[:1024] if o.object_info is not None and o.object_info.size >= 0)
+    sizes = sorted(
+        o.object_info.size for o in objs[:1024] if o.object_info is not None and o.object_info.size >= 0
+    )
     return sizes[len(sizes) // 2] if sizes else None
 
 
 class DatasetBase:
     """Holds the dataset's settings; `_client` is made on first use in each process (and not pickled)."""
 
-    def _init_common(self, region: str | None, get_dataset_objects: Callable[[S3Client], Any],
-                     endpoint: str | None, transform: Callable[[S3Reader], Any] | None,
-                     s3client_config: S3ClientConfig | None, reader_constructor: Any) -> None:
+    def _init_common(
+        self,
+        region: str | None,
+        get_dataset_objects: Callable[[S3Client], Any],
+        endpoint: str | None,
+        transform: Callable[[S3Reader], Any] | None,
+        s3client_config: S3ClientConfig | None,
+        reader_constructor: Any,
+    ) -> None:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
         self._get_dataset_objects = get_dataset_objects
@@ -54,7 +62,9 @@ class DatasetBase:
 
     def _get_client(self) -> S3Client:
         if self._client is None:
-            self._client = S3Client(self._region, endpoint=self._endpoint, s3client_config=self._s3client_config)
+            self._client = S3Client(
+                self._region, endpoint=self._endpoint, s3client_config=self._s3client_config
+            )
         return self._client
 
     def __getstate__(self) -> dict[str, Any]:
@@ -63,8 +73,9 @@ class DatasetBase:
         return state
 
     def _reader(self, obj: S3BucketKeyData, data: Any = None) -> S3Reader:
-        return self._get_client().reader_for_uri(_uri(obj), object_info=obj.object_info,
-                                                 reader_constructor=self._reader_constructor, data=data)
+        return self._get_client().reader_for_uri(
+            _uri(obj), object_info=obj.object_info, reader_constructor=self._reader_constructor, data=data
+        )
 
     def _get_transformed_object(self, obj: S3BucketKeyData) -> Any:
         return self._transform(self._reader(obj))
@@ -94,9 +105,15 @@ class DatasetBase:
         def fetch(chunk: Sequence[int], width: int) -> list[Any]:
             return self._fetch([objs[i] for i in chunk], width)
 
-        stream = ObjectStream(range(len(objs)), fetch, concurrency=opts.concurrency(typical),
-                              lookahead=opts.lookahead(typical), batch_size=1, timeout=opts.timeout_seconds,
-                              name="s3torchconnector-compat")
+        stream = ObjectStream(
+            range(len(objs)),
+            fetch,
+            concurrency=opts.concurrency(typical),
+            lookahead=opts.lookahead(typical),
+            batch_size=1,
+            timeout=opts.timeout_seconds,
+            name="s3torchconnector-compat",
+        )
         try:
             for i, data in enumerate(stream.items()):
                 yield self._transform(self._reader(objs[i], data))

@@ -43,6 +43,10 @@ def get_objects_from_prefix(s3_uri: str, client: S3Client) -> Iterator[S3BucketK
     parse_s3_uri(s3_uri)
     for info in client.list_uri(s3_uri):
         bucket, key = bucket_and_key(split_uri(info.uri))
-        oi = ObjectInfo(key=key, etag=str(info.etag or ""), size=-1 if info.size is None else int(info.size),
-                        last_modified=epoch_seconds(info.last_modified))
+        oi = ObjectInfo(
+            key=key,
+            etag=str(info.etag or ""),
+            size=-1 if info.size is None else int(info.size),
+            last_modified=epoch_seconds(info.last_modified),
+        )
         yield S3BucketKeyData(bucket, key, oi if info.size is not None else None, info.uri)

@@ -44,8 +44,12 @@ def _s3_config(key: ClientKey) -> Any:
     region, endpoint, cfg = key
     fields: dict[str, Any] = {"region": region, "endpoint_url": endpoint}
     if cfg is not None:
-        fields.update(max_retry_attempts=int(cfg.max_attempts), multipart_part_size=int(cfg.part_size),
-                      profile=cfg.profile, addressing_style="path" if cfg.force_path_style else None)
+        fields.update(
+            max_retry_attempts=int(cfg.max_attempts),
+            multipart_part_size=int(cfg.part_size),
+            profile=cfg.profile,
+            addressing_style="path" if cfg.force_path_style else None,
+        )
     return S3Config(**fields)
 
 

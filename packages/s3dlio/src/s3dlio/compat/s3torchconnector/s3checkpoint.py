@@ -15,8 +15,12 @@ class S3Checkpoint:
     closes, none after an exception in its `with` block) and `reader(uri)` for torch.load (the whole
     object in one request, then seekable in memory)."""
 
-    def __init__(self, region: str | None = None, endpoint: str | None = None,
-                 s3client_config: S3ClientConfig | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        endpoint: str | None = None,
+        s3client_config: S3ClientConfig | None = None,
+    ) -> None:
         self.region = region
         self.endpoint = endpoint
         self._client = S3Client(region, endpoint=endpoint, s3client_config=s3client_config)

@@ -28,36 +28,70 @@ class S3IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
     default reader the objects are fetched ahead concurrently through the store's bulk path.
     """
 
-    def __init__(self, region: str | None, get_dataset_objects: Callable[[S3Client], Iterable[Any]],
-                 endpoint: str | None = None, transform: Callable[[S3Reader], Any] | None = None,
-                 s3client_config: S3ClientConfig | None = None, enable_sharding: bool = False,
-                 reader_constructor: Any = None) -> None:
+    def __init__(
+        self,
+        region: str | None,
+        get_dataset_objects: Callable[[S3Client], Iterable[Any]],
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        enable_sharding: bool = False,
+        reader_constructor: Any = None,
+    ) -> None:
         super().__init__()
-        self._init_common(region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor)
+        self._init_common(
+            region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor
+        )
         self._enable_sharding = bool(enable_sharding)
         self._rank, self._world_size = rank_and_world() if self._enable_sharding else (0, 1)
 
     @classmethod
-    def from_objects(cls, object_uris: str | Iterable[str], *, region: str | None = None,
-                     endpoint: str | None = None, transform: Callable[[S3Reader], Any] | None = None,
-                     s3client_config: S3ClientConfig | None = None, enable_sharding: bool = False,
-                     reader_constructor: Any = None) -> S3IterableDataset:
+    def from_objects(
+        cls,
+        object_uris: str | Iterable[str],
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        enable_sharding: bool = False,
+        reader_constructor: Any = None,
+    ) -> S3IterableDataset:
         """A dataset of exactly these objects, in this order."""
         if not isinstance(object_uris, str):
             object_uris = list(object_uris)
-        return cls(region, partial(get_objects_from_uris, object_uris), endpoint, transform=transform,
-                   s3client_config=s3client_config, enable_sharding=enable_sharding,
-                   reader_constructor=reader_constructor)
+        return cls(
+            region,
+            partial(get_objects_from_uris, object_uris),
+            endpoint,
+            transform=transform,
+            s3client_config=s3client_config,
+            enable_sharding=enable_sharding,
+            reader_constructor=reader_constructor,
+        )
 
     @classmethod
-    def from_prefix(cls, s3_uri: str, *, region: str | None = None, endpoint: str | None = None,
-                    transform: Callable[[S3Reader], Any] | None = None,
-                    s3client_config: S3ClientConfig | None = None, enable_sharding: bool = False,
-                    reader_constructor: Any = None) -> S3IterableDataset:
+    def from_prefix(
+        cls,
+        s3_uri: str,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        enable_sharding: bool = False,
+        reader_constructor: Any = None,
+    ) -> S3IterableDataset:
         """A dataset of every object whose key starts with `s3_uri`'s key."""
-        return cls(region, partial(get_objects_from_prefix, s3_uri), endpoint, transform=transform,
-                   s3client_config=s3client_config, enable_sharding=enable_sharding,
-                   reader_constructor=reader_constructor)
+        return cls(
+            region,
+            partial(get_objects_from_prefix, s3_uri),
+            endpoint,
+            transform=transform,
+            s3client_config=s3client_config,
+            enable_sharding=enable_sharding,
+            reader_constructor=reader_constructor,
+        )
 
     def _mine(self) -> Iterable[Any]:
         objs: Iterable[Any] = self._get_dataset_objects(self._get_client())

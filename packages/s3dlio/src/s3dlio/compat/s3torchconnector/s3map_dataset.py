@@ -22,30 +22,62 @@ class S3MapDataset(DatasetBase, torch.utils.data.Dataset):
     `ds[i]` is `transform(reader)`. Listed once, at the first access or `len()` (as upstream).
     `__getitems__` (used by DataLoader for a batch) fetches the batch's objects concurrently."""
 
-    def __init__(self, region: str | None, get_dataset_objects: Callable[[S3Client], Iterable[Any]],
-                 endpoint: str | None = None, transform: Callable[[S3Reader], Any] | None = None,
-                 s3client_config: S3ClientConfig | None = None, reader_constructor: Any = None) -> None:
+    def __init__(
+        self,
+        region: str | None,
+        get_dataset_objects: Callable[[S3Client], Iterable[Any]],
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        reader_constructor: Any = None,
+    ) -> None:
         super().__init__()
-        self._init_common(region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor)
+        self._init_common(
+            region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor
+        )
         self._bucket_key_pairs: list[S3BucketKeyData] | None = None
 
     @classmethod
-    def from_objects(cls, object_uris: str | Iterable[str], *, region: str | None = None,
-                     endpoint: str | None = None, transform: Callable[[S3Reader], Any] | None = None,
-                     s3client_config: S3ClientConfig | None = None, reader_constructor: Any = None
-                     ) -> S3MapDataset:
+    def from_objects(
+        cls,
+        object_uris: str | Iterable[str],
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        reader_constructor: Any = None,
+    ) -> S3MapDataset:
         if not isinstance(object_uris, str):
             object_uris = list(object_uris)
-        return cls(region, partial(get_objects_from_uris, object_uris), endpoint, transform=transform,
-                   s3client_config=s3client_config, reader_constructor=reader_constructor)
+        return cls(
+            region,
+            partial(get_objects_from_uris, object_uris),
+            endpoint,
+            transform=transform,
+            s3client_config=s3client_config,
+            reader_constructor=reader_constructor,
+        )
 
     @classmethod
-    def from_prefix(cls, s3_uri: str, *, region: str | None = None, endpoint: str | None = None,
-                    transform: Callable[[S3Reader], Any] | None = None,
-                    s3client_config: S3ClientConfig | None = None, reader_constructor: Any = None
-                    ) -> S3MapDataset:
-        return cls(region, partial(get_objects_from_prefix, s3_uri), endpoint, transform=transform,
-                   s3client_config=s3client_config, reader_constructor=reader_constructor)
+    def from_prefix(
+        cls,
+        s3_uri: str,
+        *,
+        region: str | None = None,
+        endpoint: str | None = None,
+        transform: Callable[[S3Reader], Any] | None = None,
+        s3client_config: S3ClientConfig | None = None,
+        reader_constructor: Any = None,
+    ) -> S3MapDataset:
+        return cls(
+            region,
+            partial(get_objects_from_prefix, s3_uri),
+            endpoint,
+            transform=transform,
+            s3client_config=s3client_config,
+            reader_constructor=reader_constructor,
+        )
 
     @property
     def _dataset_bucket_key_pairs(self) -> list[S3BucketKeyData]:

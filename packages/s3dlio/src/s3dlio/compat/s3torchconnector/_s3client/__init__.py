@@ -7,5 +7,12 @@ from ._results import HeadObjectResult, ListObjectResult, ObjectInfo, RestoreSta
 from ._s3client import ListObjectStream, S3Client
 from .s3client_config import S3ClientConfig
 
-__all__ = ["S3Client", "S3ClientConfig", "ListObjectStream", "ObjectInfo", "HeadObjectResult",
-           "ListObjectResult", "RestoreStatus"]
+__all__ = [
+    "S3Client",
+    "S3ClientConfig",
+    "ListObjectStream",
+    "ObjectInfo",
+    "HeadObjectResult",
+    "ListObjectResult",
+    "RestoreStatus",
+]

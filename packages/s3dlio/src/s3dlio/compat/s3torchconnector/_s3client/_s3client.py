@@ -33,10 +33,18 @@ class S3Client:
     be None: AWS_REGION, else us-east-1). `endpoint` (e.g. "http://127.0.0.1:8333") wins over
     AWS_ENDPOINT_URL; credentials come from the environment, the profile, or the AWS chain."""
 
-    def __init__(self, region: str | None = None, *, endpoint: str | None = None, user_agent: Any = None,
-                 s3client_config: S3ClientConfig | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        endpoint: str | None = None,
+        user_agent: Any = None,
+        s3client_config: S3ClientConfig | None = None,
+    ) -> None:
         if s3client_config is not None and not isinstance(s3client_config, S3ClientConfig):
-            raise TypeError(f"s3client_config must be an S3ClientConfig, got {type(s3client_config).__name__}")
+            raise TypeError(
+                f"s3client_config must be an S3ClientConfig, got {type(s3client_config).__name__}"
+            )
         self._region = region
         self._endpoint = endpoint
         self._given_config = s3client_config
@@ -48,7 +56,12 @@ class S3Client:
     def region(self) -> str:
         import os
 
-        return self._region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        return (
+            self._region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or "us-east-1"
+        )
 
     @property
     def endpoint(self) -> str | None:
@@ -66,8 +79,12 @@ class S3Client:
         return f"S3Client(region={self.region!r}, endpoint={self._endpoint!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"region": self._region, "endpoint": self._endpoint, "config": self._given_config,
-                "ua": self._user_agent_prefix}
+        return {
+            "region": self._region,
+            "endpoint": self._endpoint,
+            "config": self._given_config,
+            "ua": self._user_agent_prefix,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._region = state["region"]
@@ -86,15 +103,36 @@ class S3Client:
         return store_for(uri, self._key)
 
     # ---- objects ----
-    def get_object(self, bucket: str, key: str, start: int | None = None, end: int | None = None, *,
-                   object_info: Any = None, reader_constructor: Any = None) -> S3Reader:
+    def get_object(
+        self,
+        bucket: str,
+        key: str,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        object_info: Any = None,
+        reader_constructor: Any = None,
+    ) -> S3Reader:
         """A reader of `s3://bucket/key` (or of `key` when it is a full URI); `start`/`end` (inclusive)
         limit it to a byte range. Nothing is requested until it is read."""
-        return self.reader_for_uri(make_uri(bucket, key), start=start, end=end, object_info=object_info,
-                                   reader_constructor=reader_constructor)
+        return self.reader_for_uri(
+            make_uri(bucket, key),
+            start=start,
+            end=end,
+            object_info=object_info,
+            reader_constructor=reader_constructor,
+        )
 
-    def reader_for_uri(self, uri: str, *, start: int | None = None, end: int | None = None,
-                       object_info: Any = None, reader_constructor: Any = None, data: Any = None) -> S3Reader:
+    def reader_for_uri(
+        self,
+        uri: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        object_info: Any = None,
+        reader_constructor: Any = None,
+        data: Any = None,
+    ) -> S3Reader:
         """The reader of one URI (with `data` already fetched, if given)."""
         store = self.store(uri)
         get_info = (lambda: object_info) if object_info is not None else None
@@ -104,8 +142,9 @@ class S3Client:
         if start is not None or end is not None:
             raise ValueError(f"start/end need the sequential reader ({uri})")
         bucket, key = bucket_and_key(split_uri(uri))
-        return reader_constructor(bucket=bucket, key=key, get_object_info=get_info or source.size_info,
-                                  get_stream=source)
+        return reader_constructor(
+            bucket=bucket, key=key, get_object_info=get_info or source.size_info, get_stream=source
+        )
 
     def put_object(self, bucket: str, key: str, storage_class: str | None = None) -> S3Writer:
         """A writer of `s3://bucket/key`; the object appears on close(). (storage_class is not sent.)"""
@@ -116,9 +155,12 @@ class S3Client:
         """Size, ETag and modification time of one object (ObjectNotFoundError if there is none)."""
         uri = make_uri(bucket, key)
         st = self.store(uri).stat(uri)
-        return HeadObjectResult(etag=str(st.get("etag") or ""), size=int(st["size"]),
-                                last_modified=epoch_seconds(st.get("last_modified")),
-                                storage_class=st.get("storage_class"))
+        return HeadObjectResult(
+            etag=str(st.get("etag") or ""),
+            size=int(st["size"]),
+            last_modified=epoch_seconds(st.get("last_modified")),
+            storage_class=st.get("storage_class"),
+        )
 
     def delete_object(self, bucket: str, key: str) -> None:
         uri = make_uri(bucket, key)
@@ -127,12 +169,15 @@ class S3Client:
     def copy_object(self, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str) -> None:
         """Copy one object: streamed through this process (range reads into the streaming writer)."""
         src, dst = make_uri(src_bucket, src_key), make_uri(dst_bucket, dst_key)
-        with self.store(src).open_reader(src, buffer_size=_COPY_CHUNK) as r, \
-                S3Writer(self.store(dst).open_writer(dst), dst) as w:
+        with (
+            self.store(src).open_reader(src, buffer_size=_COPY_CHUNK) as r,
+            S3Writer(self.store(dst).open_writer(dst), dst) as w,
+        ):
             shutil.copyfileobj(r, w, _COPY_CHUNK)
 
-    def list_objects(self, bucket: str, prefix: str = "", delimiter: str = "", max_keys: int = 1000
-                     ) -> ListObjectStream:
+    def list_objects(
+        self, bucket: str, prefix: str = "", delimiter: str = "", max_keys: int = 1000
+    ) -> ListObjectStream:
         """Pages (ListObjectResult) of the keys starting with `prefix`; with a delimiter, keys that have
         it after the prefix are grouped into `common_prefixes`."""
         return ListObjectStream(self, bucket, prefix, delimiter, max_keys)
@@ -182,18 +227,24 @@ class ListObjectStream:
             if delim:
                 cut = key.find(delim, plen)
                 if cut >= 0:
-                    common = key[:cut + len(delim)]
+                    common = key[: cut + len(delim)]
                     if common not in seen:
                         seen.add(common)
                         prefixes.append(common)
                     continue
-            objects.append(ObjectInfo(key=key, etag=str(info.etag or ""), size=int(info.size or 0),
-                                      last_modified=epoch_seconds(info.last_modified)))
+            objects.append(
+                ObjectInfo(
+                    key=key,
+                    etag=str(info.etag or ""),
+                    size=int(info.size or 0),
+                    last_modified=epoch_seconds(info.last_modified),
+                )
+            )
         entries: list[tuple[bool, Any]] = [(False, o) for o in objects] + [(True, p) for p in prefixes]
         if not entries:
             yield ListObjectResult([], [])
             return
         for i in range(0, len(entries), self.max_keys):
-            page = entries[i:i + self.max_keys]
+            page = entries[i : i + self.max_keys]
             self.continuation_token = str(i + self.max_keys) if i + self.max_keys < len(entries) else None
             yield ListObjectResult([e for d, e in page if not d], [e for d, e in page if d])

@@ -31,9 +31,13 @@ class S3ClientConfig:
 
     def __post_init__(self) -> None:
         if self.requester_pays and self.unsigned:
-            raise ValueError("requester_pays=True requires authenticated requests and cannot be combined "
-                             "with unsigned=True")
+            raise ValueError(
+                "requester_pays=True requires authenticated requests and cannot be combined "
+                "with unsigned=True"
+            )
         if not 5 << 20 <= int(self.part_size) <= 5 << 30:
-            raise ValueError(f"S3ClientConfig: part_size must be between 5 MiB and 5 GiB, got {self.part_size}")
+            raise ValueError(
+                f"S3ClientConfig: part_size must be between 5 MiB and 5 GiB, got {self.part_size}"
+            )
         if int(self.max_attempts) < 1:
             raise ValueError(f"S3ClientConfig: max_attempts must be >= 1, got {self.max_attempts}")

@@ -21,5 +21,13 @@ from .s3_prefix_strategy import (
     S3PrefixStrategyBase,
 )
 
-__all__ = ["S3StorageReader", "S3StorageWriter", "S3PrefixStrategyBase", "DefaultPrefixStrategy",
-           "NumericPrefixStrategy", "BinaryPrefixStrategy", "HexPrefixStrategy", "RoundRobinPrefixStrategy"]
+__all__ = [
+    "S3StorageReader",
+    "S3StorageWriter",
+    "S3PrefixStrategyBase",
+    "DefaultPrefixStrategy",
+    "NumericPrefixStrategy",
+    "BinaryPrefixStrategy",
+    "HexPrefixStrategy",
+    "RoundRobinPrefixStrategy",
+]

@@ -32,7 +32,9 @@ def _path(path: str | os.PathLike[str]) -> str:
     return path if isinstance(path, str) else os.fspath(path)
 
 
-def _config(path: str, region: str | None, endpoint: str | None, s3client_config: S3ClientConfig | None) -> Any:
+def _config(
+    path: str, region: str | None, endpoint: str | None, s3client_config: S3ClientConfig | None
+) -> Any:
     """The S3 store config of (region, endpoint, client config) for an s3:// path; None otherwise."""
     if split_uri(path).scheme != "s3" or (region is None and endpoint is None and s3client_config is None):
         return None
@@ -46,17 +48,27 @@ class S3StorageWriter(StorageWriter):
     `single_file_per_rank` are passed on; `sync_files`, `per_thread_copy_ahead` and
     `cache_staged_state_dict` are accepted and ignored. `endpoint=` (s3dlio only) sets the S3 endpoint."""
 
-    def __init__(self, region: str | None, path: str | os.PathLike[str],
-                 s3client_config: S3ClientConfig | None = None,
-                 prefix_strategy: S3PrefixStrategyBase | None = None, thread_count: int | None = None,
-                 *, endpoint: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        region: str | None,
+        path: str | os.PathLike[str],
+        s3client_config: S3ClientConfig | None = None,
+        prefix_strategy: S3PrefixStrategyBase | None = None,
+        thread_count: int | None = None,
+        *,
+        endpoint: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         unknown = set(kwargs) - _IGNORED_WRITER_KWARGS - {"overwrite", "single_file_per_rank"}
         if unknown:
-            raise TypeError(f"S3StorageWriter() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+            raise TypeError(
+                f"S3StorageWriter() got unexpected keyword argument(s) {', '.join(sorted(unknown))}"
+            )
         passed = {k: v for k, v in kwargs.items() if k in ("overwrite", "single_file_per_rank")}
         p = _path(path)
-        super().__init__(p, thread_count=thread_count, config=_config(p, region, endpoint, s3client_config),
-                         **passed)
+        super().__init__(
+            p, thread_count=thread_count, config=_config(p, region, endpoint, s3client_config), **passed
+        )
         self.region = region
         self.path = self.uri
         self.prefix_strategy = prefix_strategy or DefaultPrefixStrategy()
@@ -68,8 +80,10 @@ class S3StorageWriter(StorageWriter):
         return plan
 
     def prepare_global_plan(self, plans: list[Any]) -> list[Any]:
-        return [dataclasses.replace(p, storage_data=_RankPrefix(self.prefix_strategy(i)))
-                for i, p in enumerate(plans)]
+        return [
+            dataclasses.replace(p, storage_data=_RankPrefix(self.prefix_strategy(i)))
+            for i, p in enumerate(plans)
+        ]
 
 
 class S3StorageReader(StorageReader):
@@ -78,9 +92,16 @@ class S3StorageReader(StorageReader):
     straight into their storage) whatever the reader constructor; a DCP-optimized constructor is still
     given the plan's ranges, as upstream. `thread_count=` and `endpoint=` (s3dlio only) are passed on."""
 
-    def __init__(self, region: str | None, path: str | os.PathLike[str],
-                 s3client_config: S3ClientConfig | None = None, reader_constructor: Any = None, *,
-                 endpoint: str | None = None, thread_count: int | None = None) -> None:
+    def __init__(
+        self,
+        region: str | None,
+        path: str | os.PathLike[str],
+        s3client_config: S3ClientConfig | None = None,
+        reader_constructor: Any = None,
+        *,
+        endpoint: str | None = None,
+        thread_count: int | None = None,
+    ) -> None:
         p = _path(path)
         super().__init__(p, thread_count=thread_count, config=_config(p, region, endpoint, s3client_config))
         self.region = region

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-__all__ = ["S3PrefixStrategyBase", "DefaultPrefixStrategy", "NumericPrefixStrategy", "BinaryPrefixStrategy",
-           "HexPrefixStrategy", "RoundRobinPrefixStrategy"]
+__all__ = [
+    "S3PrefixStrategyBase",
+    "DefaultPrefixStrategy",
+    "NumericPrefixStrategy",
+    "BinaryPrefixStrategy",
+    "HexPrefixStrategy",
+    "RoundRobinPrefixStrategy",
+]
 
 
 class S3PrefixStrategyBase(ABC):
@@ -44,8 +50,13 @@ class NumericPrefixStrategy(S3PrefixStrategyBase):
     """Reversed base-`base` numbers as prefixes (`<digits>/[epoch_<n>/]__<rank>_`), at least
     `min_prefix_length` digits, for `prefix_count` prefixes (default: the world size)."""
 
-    def __init__(self, base: int, epoch_num: int | None = None, min_prefix_length: int = 10,
-                 prefix_count: int | None = None) -> None:
+    def __init__(
+        self,
+        base: int,
+        epoch_num: int | None = None,
+        min_prefix_length: int = 10,
+        prefix_count: int | None = None,
+    ) -> None:
         if min_prefix_length < 1:
             raise ValueError(f"Minimum prefix length must be positive, got {min_prefix_length}")
         if epoch_num is not None and not isinstance(epoch_num, int):
@@ -81,10 +92,17 @@ class NumericPrefixStrategy(S3PrefixStrategyBase):
 class BinaryPrefixStrategy(NumericPrefixStrategy):
     """Binary prefixes (`0000000000`, `1000000000`, `0100000000`, ...)."""
 
-    def __init__(self, epoch_num: int | None = None, min_prefix_length: int = 10,
-                 prefix_count: int | None = None, *, min_prefix_len: int | None = None) -> None:
-        super().__init__(2, epoch_num, min_prefix_len if min_prefix_len is not None else min_prefix_length,
-                         prefix_count)
+    def __init__(
+        self,
+        epoch_num: int | None = None,
+        min_prefix_length: int = 10,
+        prefix_count: int | None = None,
+        *,
+        min_prefix_len: int | None = None,
+    ) -> None:
+        super().__init__(
+            2, epoch_num, min_prefix_len if min_prefix_len is not None else min_prefix_length, prefix_count
+        )
 
     def _format_number(self, number: int, length: int) -> str:
         return format(number, f"0{length}b")
@@ -93,10 +111,17 @@ class BinaryPrefixStrategy(NumericPrefixStrategy):
 class HexPrefixStrategy(NumericPrefixStrategy):
     """Hexadecimal prefixes (`0000`, `1000`, ..., `f000`, `0100`, ...)."""
 
-    def __init__(self, epoch_num: int | None = None, min_prefix_length: int = 10,
-                 prefix_count: int | None = None, *, min_prefix_len: int | None = None) -> None:
-        super().__init__(16, epoch_num, min_prefix_len if min_prefix_len is not None else min_prefix_length,
-                         prefix_count)
+    def __init__(
+        self,
+        epoch_num: int | None = None,
+        min_prefix_length: int = 10,
+        prefix_count: int | None = None,
+        *,
+        min_prefix_len: int | None = None,
+    ) -> None:
+        super().__init__(
+            16, epoch_num, min_prefix_len if min_prefix_len is not None else min_prefix_length, prefix_count
+        )
 
     def _format_number(self, number: int, length: int) -> str:
         return format(number, f"0{length}x")

@@ -10,5 +10,13 @@ from .s3reader import S3Reader
 from .sequential import SequentialS3Reader
 from .source import ObjectSource
 
-__all__ = ["S3Reader", "S3ReaderConstructor", "SequentialS3Reader", "RangedS3Reader", "DCPOptimizedConstructor",
-           "ItemRange", "S3Item", "ObjectSource"]
+__all__ = [
+    "S3Reader",
+    "S3ReaderConstructor",
+    "SequentialS3Reader",
+    "RangedS3Reader",
+    "DCPOptimizedConstructor",
+    "ItemRange",
+    "S3Item",
+    "ObjectSource",
+]

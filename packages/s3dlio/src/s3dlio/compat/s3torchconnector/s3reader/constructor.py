@@ -12,8 +12,13 @@ from .ranged import RangedS3Reader
 from .s3reader import S3Reader
 from .sequential import SequentialS3Reader
 
-__all__ = ["S3ReaderConstructor", "DCPOptimizedConstructor", "ItemRange", "DEFAULT_MAX_GAP_SIZE",
-           "is_sequential"]
+__all__ = [
+    "S3ReaderConstructor",
+    "DCPOptimizedConstructor",
+    "ItemRange",
+    "DEFAULT_MAX_GAP_SIZE",
+    "is_sequential",
+]
 
 DEFAULT_MAX_GAP_SIZE = 32 * 1024 * 1024
 
@@ -34,8 +39,9 @@ class DCPOptimizedConstructor:
         self._max_gap_size = max_gap_size
         self._item_ranges_by_file: dict[str, list[ItemRange]] = defaultdict(list)
 
-    def set_item_ranges_by_file(self, plan_items: Any, storage_data: Any, base_path: str | os.PathLike[str]
-                                ) -> None:
+    def set_item_ranges_by_file(
+        self, plan_items: Any, storage_data: Any, base_path: str | os.PathLike[str]
+    ) -> None:
         """Keep the byte ranges of a DCP load plan (by object URI), as upstream."""
         self._item_ranges_by_file = defaultdict(list)
         for item in plan_items or ():
@@ -87,5 +93,9 @@ class S3ReaderConstructor:
 
 def is_sequential(constructor: Any) -> bool:
     """True for the default reader (whole objects): datasets may then fetch objects ahead in bulk."""
-    return constructor is None or (isinstance(constructor, partial) and constructor.func is SequentialS3Reader
-                                   and not constructor.args and not constructor.keywords)
+    return constructor is None or (
+        isinstance(constructor, partial)
+        and constructor.func is SequentialS3Reader
+        and not constructor.args
+        and not constructor.keywords
+    )

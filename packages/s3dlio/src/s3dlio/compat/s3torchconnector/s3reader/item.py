@@ -23,14 +23,23 @@ class S3Item(SequentialS3Reader):
 
     _closed_message = "I/O operation on closed S3Item"
 
-    def __init__(self, uri: str, data: Any = None, *, store: ObjectStore | None = None,
-                 get_object_info: Any = None, source: ObjectSource | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        data: Any = None,
+        *,
+        store: ObjectStore | None = None,
+        get_object_info: Any = None,
+        source: ObjectSource | None = None,
+    ) -> None:
         u = split_uri(uri)
         bucket, key = bucket_and_key(u)
         if source is None:
             if data is not None and not isinstance(data, BytesView):
                 data = BytesView.wrap(data)
-            source = ObjectSource(store or store_for_uri(uri)[0], uri, data=data, get_object_info=get_object_info)
+            source = ObjectSource(
+                store or store_for_uri(uri)[0], uri, data=data, get_object_info=get_object_info
+            )
         super().__init__(bucket, key, get_object_info, source)
 
     def read_bytes(self) -> bytes:

@@ -18,8 +18,14 @@ DEFAULT_BUFFER_SIZE = 8 * 1024 * 1024
 class RangedS3Reader(S3Reader):
     """Reads `bucket/key` with range GETs as it is read; `buffer_size` None = 8 MiB, 0 = no read-ahead."""
 
-    def __init__(self, bucket: str, key: str, get_object_info: Callable[[], Any] | None,
-                 get_stream: ObjectSource, buffer_size: int | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        get_object_info: Callable[[], Any] | None,
+        get_stream: ObjectSource,
+        buffer_size: int | None = None,
+    ) -> None:
         super().__init__()
         if buffer_size is not None and buffer_size < 0:
             raise ValueError(f"buffer_size must be >= 0 or None, got {buffer_size}")

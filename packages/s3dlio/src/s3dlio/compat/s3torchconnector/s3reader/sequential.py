@@ -22,8 +22,9 @@ class SequentialS3Reader(S3Reader):
 
     _closed_message = "I/O operation on closed file"
 
-    def __init__(self, bucket: str, key: str, get_object_info: Callable[[], Any] | None,
-                 get_stream: ObjectSource) -> None:
+    def __init__(
+        self, bucket: str, key: str, get_object_info: Callable[[], Any] | None, get_stream: ObjectSource
+    ) -> None:
         super().__init__()
         self._bucket = bucket
         self._key = key
@@ -79,7 +80,7 @@ class SequentialS3Reader(S3Reader):
         dst = memoryview(buf).cast("B")
         n = max(0, min(dst.nbytes, len(mv) - self._pos))
         if n:
-            dst[:n] = mv[self._pos:self._pos + n]
+            dst[:n] = mv[self._pos : self._pos + n]
             self._pos += n
         return n
 

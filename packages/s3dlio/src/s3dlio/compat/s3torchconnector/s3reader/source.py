@@ -21,9 +21,16 @@ class ObjectSource:
 
     __slots__ = ("_data", "_info", "end", "start", "store", "uri")
 
-    def __init__(self, store: ObjectStore, uri: str, *, data: BytesView | None = None,
-                 start: int | None = None, end: int | None = None,
-                 get_object_info: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        uri: str,
+        *,
+        data: BytesView | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        get_object_info: Callable[[], Any] | None = None,
+    ) -> None:
         self.store = store
         self.uri = uri
         self.start = start
