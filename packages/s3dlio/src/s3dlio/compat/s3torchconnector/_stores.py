@@ -87,17 +87,25 @@ def bucket_and_key(u: ObjectUri) -> tuple[str, str]:
 
 def list_key_prefix(store: ObjectStore, uri: str) -> list[StoreObjectInfo]:
     """Every object whose key starts with `uri`'s key (s3torchconnector's prefix), in listing order,
-    with the sizes the listing carried. file:// and direct://: a directory gives every file under it, a
-    path that is not one gives the files under its parent whose path starts with it."""
+    with the sizes the listing carried. file:// and direct://: the same on paths (`dir/` is every file
+    under it; `dir/img` is the files and directories beside it whose path starts with it)."""
     u = parse_uri(uri)
     if u.scheme in _PATH_SCHEMES:
-        path = u.path
-        if uri.endswith("/") or os.path.isdir(path):
+        if uri.endswith("/"):
             return [i for i in store.list_info(uri, recursive=True) if not i.is_dir]
         parent = uri.rsplit("/", 1)[0] + "/"
-        if not os.path.isdir(parent.split("://", 1)[1] if "://" in parent else parent):
+        if not os.path.isdir(parse_uri(parent).path):
             return []
-        return [i for i in store.list_info(parent, recursive=True) if not i.is_dir and i.uri.startswith(uri)]
+        out: list[StoreObjectInfo] = []
+        for entry in store.list_info(parent, recursive=False):  # siblings: files, and directories to descend
+            if not entry.uri.startswith(uri):
+                continue
+            if entry.is_dir:
+                out.extend(i for i in store.list_info(entry.uri, recursive=True) if not i.is_dir)
+            else:
+                out.append(entry)
+        out.sort(key=lambda i: i.uri)
+        return out
     key = u.key
     base = u.base
     cut = min((key.index(c) for c in _GLOB if c in key), default=len(key))
