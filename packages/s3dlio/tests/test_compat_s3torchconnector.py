@@ -378,6 +378,35 @@ def test_iterable_dataset_lists_per_iteration_and_prefetches(tree: str) -> None:
 
 
 @pytest.mark.torch
+def test_dataset_constructor_forms(tree: str) -> None:
+    """s3torchconnector's `(region, get_dataset_objects)` and the original s3dlio's `(uri, region=...)`."""
+    from functools import partial
+
+    from s3dlio.compat.s3torchconnector import S3IterableDataset, S3MapDataset
+    from s3dlio.compat.s3torchconnector._s3dataset_common import get_objects_from_prefix
+
+    source = partial(get_objects_from_prefix, tree + "data/img")
+    assert len(S3MapDataset("us-east-1", source)) == 3
+    assert len(S3MapDataset(region="us-east-1", get_dataset_objects=source)) == 3
+    m = S3MapDataset(tree + "data/img", region="eu-west-1", prefetch=4)
+    assert (len(m), m.region, m.loader_kwargs) == (3, "eu-west-1", {"prefetch": 4})
+    with pytest.raises(IndexError, match="Index 3 out of range for dataset of size 3"):
+        m[3]
+    with pytest.raises(IndexError, match="Index -4 out of range"):
+        m.__getitems__([0, -4])
+    it = S3IterableDataset(
+        tree + "data/img", num_workers=2, prefetch=1, shuffle=False, transform=_key_and_bytes
+    )
+    assert [k for k, _ in it] == ["data/img/a.jpg", "data/img0.jpg", "data/img1.jpg"]
+    with pytest.raises(TypeError, match="from_prefix"):
+        S3IterableDataset("us-east-1")
+    with pytest.raises(TypeError, match="bogus"):
+        S3MapDataset(tree, bogus=1)
+    with pytest.raises(TypeError, match="region twice"):
+        S3MapDataset("us-east-1", source, region="us-west-2")
+
+
+@pytest.mark.torch
 def test_iterable_sharding_by_rank_and_worker(mem: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from s3dlio.compat.s3torchconnector import S3IterableDataset
     from torch.utils.data import DataLoader

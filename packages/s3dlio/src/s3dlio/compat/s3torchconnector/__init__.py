@@ -47,6 +47,12 @@ Differences from s3torchconnector
   s3dlio ObjectSource as `get_stream`, not a CRT stream.
 * `S3ReaderConstructor.dcp_optimized()` reads like the sequential reader outside DCP; in `dcp`, s3dlio's
   reader fetches the plan's byte ranges itself (coalesced, concurrent).
+* The original s3dlio compat's forms work too: `S3IterableDataset(uri, region=None, enable_sharding=...,
+  prefetch=..., num_workers=..., shuffle=..., seed=..., batch_size=..., drop_last=...)` and
+  `S3MapDataset(uri, region=None, ...)` (prefetch and num_workers size the bulk prefetch; the others are kept
+  in `loader_kwargs` only), `S3Item(uri, data)`, `get_object(bucket, key, start, end)`. Unlike it, the
+  region goes into the client's store config (os.environ is not touched), listing happens at iteration
+  (iterable) or first access (map) as upstream, and `list_objects` gives keys, not full URIs.
 * Not provided: `s3torchconnector.lightning` (S3LightningCheckpoint), S3 Express-specific behaviour,
   MockS3Client, and the user-agent comments (accepted and ignored).
 """

@@ -4,6 +4,7 @@ and config), the reader constructor, the transform, and bulk fetching of whole o
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from s3dlio_ml.loaders.options import parse_options
@@ -12,11 +13,35 @@ from s3dlio_ml.loaders.stream import ObjectStream
 from ._s3bucket_key_data import S3BucketKeyData
 from ._s3client import S3Client, S3ClientConfig
 from ._s3client._s3client import make_uri
-from ._s3dataset_common import identity
+from ._s3dataset_common import get_objects_from_prefix, identity
 from .s3reader import S3Reader, S3ReaderConstructor
 from .s3reader.constructor import is_sequential
 
-__all__ = ["DatasetBase"]
+__all__ = ["DatasetBase", "LOADER_KWARGS", "resolve_source"]
+
+#: the original s3dlio compat's loader keywords: kept on the dataset; prefetch and num_workers size the
+#: look-ahead and the GETs in flight of the bulk prefetch, the others are stored only
+LOADER_KWARGS = ("prefetch", "shuffle", "seed", "num_workers", "batch_size", "drop_last")
+
+
+def resolve_source(
+    owner: str, first: Any, get_dataset_objects: Any, region: str | None, loader_kwargs: dict[str, Any]
+) -> tuple[str | None, Any]:
+    """(region, get_dataset_objects) from s3torchconnector's form `(region, get_dataset_objects)` or the
+    original s3dlio form `(uri, region=...)`; TypeError for anything else."""
+    unknown = sorted(set(loader_kwargs) - set(LOADER_KWARGS))
+    if unknown:
+        raise TypeError(f"{owner}() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}")
+    if get_dataset_objects is not None:
+        if region is not None and first is not None:
+            raise TypeError(f"{owner}() got the region twice ({first!r} and region={region!r})")
+        return (first if first is not None else region), get_dataset_objects
+    if isinstance(first, str) and "://" in first:
+        return region, partial(get_objects_from_prefix, first)
+    raise TypeError(
+        f"{owner}() needs a dataset URI or get_dataset_objects; use {owner}.from_prefix(uri, region=...) "
+        f"or {owner}.from_objects(uris, region=...)"
+    )
 
 
 def _uri(obj: S3BucketKeyData) -> str:
@@ -41,6 +66,7 @@ class DatasetBase:
         transform: Callable[[S3Reader], Any] | None,
         s3client_config: S3ClientConfig | None,
         reader_constructor: Any,
+        loader_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable, got {type(transform).__name__}")
@@ -51,6 +77,7 @@ class DatasetBase:
         self._s3client_config = s3client_config
         self._client: S3Client | None = None
         self._reader_constructor = reader_constructor or S3ReaderConstructor.default()
+        self.loader_kwargs = dict(loader_kwargs or {})
 
     @property
     def region(self) -> str | None:
@@ -99,7 +126,8 @@ class DatasetBase:
         """Transformed readers of `objs`, their bytes fetched ahead (bounded by the loader's look-ahead)."""
         if not objs:
             return
-        opts = parse_options({})
+        kw = self.loader_kwargs
+        opts = parse_options({k: int(kw[k]) for k in ("prefetch", "num_workers") if kw.get(k)})
         typical = _typical_size(objs)
 
         def fetch(chunk: Sequence[int], width: int) -> list[Any]:

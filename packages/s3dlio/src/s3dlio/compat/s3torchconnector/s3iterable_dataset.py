@@ -10,7 +10,7 @@ import torch.utils.data
 
 from s3dlio.torch.distributed import rank_and_world, worker_and_count
 
-from ._dataset_base import DatasetBase
+from ._dataset_base import DatasetBase, resolve_source
 from ._s3client import S3Client, S3ClientConfig
 from ._s3dataset_common import get_objects_from_prefix, get_objects_from_uris
 from .s3reader import S3Reader
@@ -30,17 +30,30 @@ class S3IterableDataset(DatasetBase, torch.utils.data.IterableDataset):
 
     def __init__(
         self,
-        region: str | None,
-        get_dataset_objects: Callable[[S3Client], Iterable[Any]],
+        region_arg: str | None = None,
+        /,
+        get_dataset_objects: Callable[[S3Client], Iterable[Any]] | None = None,
         endpoint: str | None = None,
         transform: Callable[[S3Reader], Any] | None = None,
         s3client_config: S3ClientConfig | None = None,
         enable_sharding: bool = False,
         reader_constructor: Any = None,
+        *,
+        region: str | None = None,
+        **loader_kwargs: Any,
     ) -> None:
         super().__init__()
+        region, get_dataset_objects = resolve_source(
+            "S3IterableDataset", region_arg, get_dataset_objects, region, loader_kwargs
+        )
         self._init_common(
-            region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor
+            region,
+            get_dataset_objects,
+            endpoint,
+            transform,
+            s3client_config,
+            reader_constructor,
+            loader_kwargs,
         )
         self._enable_sharding = bool(enable_sharding)
         self._rank, self._world_size = rank_and_world() if self._enable_sharding else (0, 1)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch.utils.data
 
-from ._dataset_base import DatasetBase
+from ._dataset_base import DatasetBase, resolve_source
 from ._s3bucket_key_data import S3BucketKeyData
 from ._s3client import S3Client, S3ClientConfig
 from ._s3dataset_common import get_objects_from_prefix, get_objects_from_uris
@@ -24,16 +24,29 @@ class S3MapDataset(DatasetBase, torch.utils.data.Dataset):
 
     def __init__(
         self,
-        region: str | None,
-        get_dataset_objects: Callable[[S3Client], Iterable[Any]],
+        region_arg: str | None = None,
+        /,
+        get_dataset_objects: Callable[[S3Client], Iterable[Any]] | None = None,
         endpoint: str | None = None,
         transform: Callable[[S3Reader], Any] | None = None,
         s3client_config: S3ClientConfig | None = None,
         reader_constructor: Any = None,
+        *,
+        region: str | None = None,
+        **loader_kwargs: Any,
     ) -> None:
         super().__init__()
+        region, get_dataset_objects = resolve_source(
+            "S3MapDataset", region_arg, get_dataset_objects, region, loader_kwargs
+        )
         self._init_common(
-            region, get_dataset_objects, endpoint, transform, s3client_config, reader_constructor
+            region,
+            get_dataset_objects,
+            endpoint,
+            transform,
+            s3client_config,
+            reader_constructor,
+            loader_kwargs,
         )
         self._bucket_key_pairs: list[S3BucketKeyData] | None = None
 
@@ -89,10 +102,18 @@ class S3MapDataset(DatasetBase, torch.utils.data.Dataset):
         return self._reader(self._dataset_bucket_key_pairs[i])
 
     def __getitem__(self, i: int) -> Any:
+        """`transform(reader)` of object `i` (negative counts from the end); IndexError out of range."""
+        n = len(self._dataset_bucket_key_pairs)
+        if not -n <= i < n:
+            raise IndexError(f"Index {i} out of range for dataset of size {n}")
         return self._transform(self._get_object(i))
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
         pairs = self._dataset_bucket_key_pairs
+        n = len(pairs)
+        for i in indices:
+            if not -n <= i < n:
+                raise IndexError(f"Index {i} out of range for dataset of size {n}")
         objs = [pairs[i] for i in indices]
         if not self._fetches_whole or not objs:
             return [self._transform(self._reader(o)) for o in objs]
