@@ -5,7 +5,7 @@ Peers (`PEERS`):
                environment), with numpy, boto3 and zstandard beside it
     boto3      boto3 (the version our uv.lock pins)
     obstore    obstore 0.12.1 (Rust object_store bindings)
-    s3torch    s3torchconnector 1.5 with torch 2.13.0 CPU, torch from the local wheel directory
+    s3torch    s3torchconnector 1.5 (with its dcp extra) and torch 2.13.0 CPU, torch from the local wheel directory
                /opt/wheels (`--find-links`), never the CUDA build from the index
     ours       not a venv of its own: the workspace's .venv (the interpreter running the benchmark)
 
@@ -61,7 +61,7 @@ PEERS: dict[str, Peer] = {
     "boto3": Peer("boto3", ("boto3==1.44.5",), "import boto3; print(boto3.__version__)"),
     "obstore": Peer("obstore", ("obstore==0.12.1",), "import obstore; print(obstore.__version__)"),
     # `torch==2.13.0+cpu` exists only in /opt/wheels, so the resolver cannot pick the CUDA build
-    "s3torch": Peer("s3torch", ("torch==2.13.0+cpu", "s3torchconnector==1.5.0"),
+    "s3torch": Peer("s3torch", ("torch==2.13.0+cpu", "s3torchconnector[dcp]==1.5.0"),
                     "import torch, s3torchconnector; assert not torch.cuda.is_available(); print(torch.__version__)",
                     ("--find-links", WHEELS)),
 }

@@ -100,8 +100,11 @@ def _checkpoint_uri(uri: Any, what: str) -> str:
     if isinstance(uri, os.PathLike):
         uri = "file://" + os.path.abspath(os.fspath(uri))
     if not isinstance(uri, str) or not uri.strip():
-        raise InvalidUriError(f"{what} needs a checkpoint URI string such as s3://bucket/ckpt/ or "
-                              f"file:///path/ckpt/, got {uri!r}", uri if isinstance(uri, str) else None)
+        raise InvalidUriError(
+            f"{what} needs a checkpoint URI string such as s3://bucket/ckpt/ or "
+            f"file:///path/ckpt/, got {uri!r}",
+            uri if isinstance(uri, str) else None,
+        )
     try:
         u = parse_uri(uri)
     except InvalidUriError as e:
@@ -141,7 +144,9 @@ def _buckets(n: int, items: list[WriteItem]) -> list[list[WriteItem]]:
     buckets: list[list[WriteItem]] = [[] for _ in range(n)]
     sizes = [0] * n
     byte_items = [wi for wi in items if wi.type == WriteItemType.BYTE_IO]
-    tensor_items = sorted((wi for wi in items if wi.type != WriteItemType.BYTE_IO), key=_item_size, reverse=True)
+    tensor_items = sorted(
+        (wi for wi in items if wi.type != WriteItemType.BYTE_IO), key=_item_size, reverse=True
+    )
     for i, wi in enumerate(byte_items):
         buckets[i % n].append(wi)
     for wi in tensor_items:
@@ -204,7 +209,7 @@ class _TensorSink:
     """The file object torch.save writes one tensor into: the tensor's storage (torch.save hands it over as
     one memoryview of the storage itself) is passed on borrowed, the small zip records are copied."""
 
-    __slots__ = ("_w", "_storage_bytes")
+    __slots__ = ("_storage_bytes", "_w")
 
     def __init__(self, writer: Any, storage_bytes: int) -> None:
         self._w = writer
@@ -236,8 +241,15 @@ class StorageWriter(_dcp_storage.StorageWriter):
     store is used. Raises InvalidUriError naming `uri` when it is not a checkpoint URI.
     """
 
-    def __init__(self, uri: str | os.PathLike[str], *, thread_count: int | None = None, overwrite: bool = True,
-                 single_file_per_rank: bool = True, config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        uri: str | os.PathLike[str],
+        *,
+        thread_count: int | None = None,
+        overwrite: bool = True,
+        single_file_per_rank: bool = True,
+        config: StoreConfig | None = None,
+    ) -> None:
         super().__init__()
         self.uri = _checkpoint_uri(uri, "StorageWriter")
         self.thread_count = _thread_count(thread_count, "StorageWriter")
@@ -287,30 +299,39 @@ class StorageWriter(_dcp_storage.StorageWriter):
             meta = self._metadata_uri()
             if self.store.exists(meta):
                 if not self.overwrite:
-                    raise CheckpointExistsError(f"a DCP checkpoint already exists at {self.uri} "
-                                                f"({meta}) and overwrite=False", meta)
+                    raise CheckpointExistsError(
+                        f"a DCP checkpoint already exists at {self.uri} ({meta}) and overwrite=False", meta
+                    )
                 self.store.delete(meta)
         if not self.use_collectives and self.rank is not None:
             plan = dataclasses.replace(plan, storage_data=_FilePrefix(f"__{self.rank}_"))
         return plan
 
     def prepare_global_plan(self, plans: list[SavePlan]) -> list[SavePlan]:
-        return [dataclasses.replace(p, storage_data=_FilePrefix(f"__{i}_")) if p.storage_data is None else p
-                for i, p in enumerate(plans)]
+        return [
+            dataclasses.replace(p, storage_data=_FilePrefix(f"__{i}_")) if p.storage_data is None else p
+            for i, p in enumerate(plans)
+        ]
 
     def write_data(self, plan: SavePlan, planner: SavePlanner) -> Future:
         """Write this rank's items, `thread_count` files at a time; the Future gives the WriteResults."""
         prefix = plan.storage_data.prefix
-        groups = (_buckets(self.thread_count, list(plan.items)) if self.single_file_per_rank
-                  else [[it] for it in plan.items])
+        groups = (
+            _buckets(self.thread_count, list(plan.items))
+            if self.single_file_per_rank
+            else [[it] for it in plan.items]
+        )
         lock = threading.Lock()
-        tasks = [(lambda name=f"{prefix}{i}{SUFFIX}", items=items: self._write_file(name, items, planner, lock))
-                 for i, items in enumerate(groups)]
+        tasks = [
+            (lambda name=f"{prefix}{i}{SUFFIX}", items=items: self._write_file(name, items, planner, lock))
+            for i, items in enumerate(groups)
+        ]
         fut = _run_all(tasks, self.thread_count, "s3dlio-dcp-write")
         return fut.then(lambda f: [r for rs in f.value() for r in rs])
 
-    def _write_file(self, name: str, items: list[WriteItem], planner: SavePlanner,
-                    lock: threading.Lock) -> list[WriteResult]:
+    def _write_file(
+        self, name: str, items: list[WriteItem], planner: SavePlanner, lock: threading.Lock
+    ) -> list[WriteResult]:
         """One file: byte items first, then tensors in torch.save format; committed at close."""
         uri = self.uri + name
         results: list[WriteResult] = []
@@ -349,8 +370,11 @@ class StorageWriter(_dcp_storage.StorageWriter):
 
     @staticmethod
     def _result(item: WriteItem, name: str, offset: int, length: int) -> WriteResult:
-        return WriteResult(index=item.index, size_in_bytes=length,
-                           storage_data=_StorageInfo(relative_path=name, offset=offset, length=length))
+        return WriteResult(
+            index=item.index,
+            size_in_bytes=length,
+            storage_data=_StorageInfo(relative_path=name, offset=offset, length=length),
+        )
 
     def finish(self, metadata: Metadata, results: list[list[WriteResult]]) -> None:
         """Write `.metadata` (torch calls this on the coordinator once every rank's files are committed)."""
@@ -380,8 +404,9 @@ class _ItemView(io.RawIOBase):
     serve torch.load's small reads; a read outside them goes from the store straight into the caller's
     buffer (the tensor storage torch allocates)."""
 
-    def __init__(self, store: ObjectStore, uri: str, base: int, length: int,
-                 pieces: list[tuple[int, memoryview]]) -> None:
+    def __init__(
+        self, store: ObjectStore, uri: str, base: int, length: int, pieces: list[tuple[int, memoryview]]
+    ) -> None:
         super().__init__()
         self._store = store
         self._uri = uri
@@ -417,13 +442,14 @@ class _ItemView(io.RawIOBase):
         p = self._pos
         for start, mv in self._pieces:
             if start <= p and p + n <= start + mv.nbytes:
-                dst[:n] = mv[p - start:p - start + n]
+                dst[:n] = mv[p - start : p - start + n]
                 break
         else:
             got = self._store.get_range_into(self._uri, self._base + p, dst[:n])
             if got != n:
-                raise S3dlioError(f"{self._uri} ended early: {got} of {n} bytes at offset {self._base + p}",
-                                  self._uri)
+                raise S3dlioError(
+                    f"{self._uri} ended early: {got} of {n} bytes at offset {self._base + p}", self._uri
+                )
         self._pos = p + n
         return n
 
@@ -437,8 +463,13 @@ class StorageReader(_dcp_storage.StorageReader):
     raises the store's ObjectNotFoundError naming it.
     """
 
-    def __init__(self, uri: str | os.PathLike[str], *, thread_count: int | None = None,
-                 config: StoreConfig | None = None) -> None:
+    def __init__(
+        self,
+        uri: str | os.PathLike[str],
+        *,
+        thread_count: int | None = None,
+        config: StoreConfig | None = None,
+    ) -> None:
         super().__init__()
         self.uri = _checkpoint_uri(uri, "StorageReader")
         self.thread_count = _thread_count(thread_count, "StorageReader")
@@ -471,14 +502,18 @@ class StorageReader(_dcp_storage.StorageReader):
         name = METADATA if rank is None else f"__{rank}{METADATA}"
         metadata = pickle.loads(self.store.get(self.uri + name))
         if not isinstance(metadata, Metadata):
-            raise S3dlioError(f"{self.uri + name} does not hold DCP metadata "
-                              f"(found {type(metadata).__name__})", self.uri + name)
+            raise S3dlioError(
+                f"{self.uri + name} does not hold DCP metadata (found {type(metadata).__name__})",
+                self.uri + name,
+            )
         if getattr(metadata, "storage_meta", None) is None:
             metadata.storage_meta = StorageMeta()
         metadata.storage_meta.load_id = self.load_id  # type: ignore[union-attr]
         return metadata
 
-    def set_up_storage_reader(self, metadata: Metadata, is_coordinator: bool, *args: Any, **kwargs: Any) -> None:
+    def set_up_storage_reader(
+        self, metadata: Metadata, is_coordinator: bool, *args: Any, **kwargs: Any
+    ) -> None:
         if metadata.storage_data is None:
             raise S3dlioError(f"the DCP metadata of {self.uri} has no storage_data", self.uri)
         self.storage_data = metadata.storage_data
@@ -513,8 +548,9 @@ class StorageReader(_dcp_storage.StorageReader):
         tasks.reverse()
         return _run_all(tasks, self.thread_count, "s3dlio-dcp-read").then(lambda f: None)
 
-    def _read_items(self, uri: str, reqs: list[tuple[ReadItem, Any]], planner: LoadPlanner,
-                    lock: threading.Lock) -> None:
+    def _read_items(
+        self, uri: str, reqs: list[tuple[ReadItem, Any]], planner: LoadPlanner, lock: threading.Lock
+    ) -> None:
         spans: list[tuple[int, int]] = []
         for _, info in reqs:
             if info.length <= WHOLE_ITEM:
@@ -525,8 +561,11 @@ class StorageReader(_dcp_storage.StorageReader):
         got = iter(self.store.get_ranges(uri, spans, coalesce_gap=COALESCE_GAP))
         for req, info in reqs:
             if getattr(info, "transform_descriptors", None):
-                raise S3dlioError(f"{uri}: item {req.storage_index.fqn} was written with stream transforms "
-                                  f"{info.transform_descriptors}, which StorageReader does not read", uri)
+                raise S3dlioError(
+                    f"{uri}: item {req.storage_index.fqn} was written with stream transforms "
+                    f"{info.transform_descriptors}, which StorageReader does not read",
+                    uri,
+                )
             if info.length <= WHOLE_ITEM:
                 pieces = [(0, next(got))]
             else:
@@ -542,8 +581,11 @@ class StorageReader(_dcp_storage.StorageReader):
             with lock:
                 target = planner.resolve_tensor(req).detach()
             if target.size() != tensor.size():
-                raise S3dlioError(f"{uri}: item {req.storage_index.fqn} has size {tuple(tensor.size())} but "
-                                  f"the state dict expects {tuple(target.size())}", uri)
+                raise S3dlioError(
+                    f"{uri}: item {req.storage_index.fqn} has size {tuple(tensor.size())} but "
+                    f"the state dict expects {tuple(target.size())}",
+                    uri,
+                )
             target.copy_(tensor)
             with lock:
                 planner.commit_tensor(req, target)
