@@ -229,6 +229,11 @@ def test_writer_commits_on_close_and_aborts_on_error(mem: str) -> None:
     w3.write(b"dropped")
     del w3
     assert not s3dlio.exists(mem + "w3")
+    import array
+
+    with c.put_object("b", mem + "typed") as wt:
+        assert wt.write(array.array("i", [1, 2])) == 8
+    assert s3dlio.get(mem + "typed") == array.array("i", [1, 2]).tobytes()
     w4 = c.put_object("b", mem + "w4")
     w4.close()
     w4.close()

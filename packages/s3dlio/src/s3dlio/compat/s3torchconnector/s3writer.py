@@ -37,6 +37,8 @@ class S3Writer(io.BufferedIOBase):
         if self._done:
             raise ValueError(f"write to closed S3Writer ({self.uri})")
         mv = data if isinstance(data, memoryview) else memoryview(data)
+        if mv.format != "B" or mv.ndim != 1:
+            mv = mv.cast("B")  # typed arrays (array('f'), numpy) as bytes; no copy
         n = mv.nbytes
         self._w.write(mv)
         self._position += n

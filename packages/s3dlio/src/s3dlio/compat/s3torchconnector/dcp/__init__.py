@@ -6,7 +6,9 @@ Differences from s3torchconnector: `thread_count` defaults to s3dlio's 4 (upstre
 committed atomically, tensors are streamed without staging copies); the reader ignores which reader
 constructor it is given for the transfers (s3dlio plans and coalesces the ranges itself); there is no
 S3FileSystem (the classes work on the store protocol, not on a FileSystemBase); `endpoint=` is an extra
-keyword; any s3dlio scheme works as the path.
+keyword; any s3dlio scheme works as the path. The strategies are importable from `dcp` itself (as
+upstream's README writes them; upstream 1.5.0 exports them only from `dcp.s3_prefix_strategy`), and
+BinaryPrefixStrategy / HexPrefixStrategy also take the README's `min_prefix_len=` keyword.
 """
 
 from __future__ import annotations
