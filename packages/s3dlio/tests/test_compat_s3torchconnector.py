@@ -93,6 +93,16 @@ def test_a_prefix_is_a_key_prefix(tree: str) -> None:
     assert _listed(tree + "nothing") == []
 
 
+def test_the_original_helpers(tree: str) -> None:
+    from s3dlio.compat.s3torchconnector import _list_by_key_prefix
+
+    assert _list_by_key_prefix(tree + "data/img") == [
+        tree + k for k in ("data/img/a.jpg", "data/img0.jpg", "data/img1.jpg")
+    ]
+    assert S3Client._make_uri("b", "k/x") == "s3://b/k/x"
+    assert S3Client._make_uri("b", "gs://other/k") == "gs://other/k"
+
+
 def test_a_key_prefix_with_glob_characters_is_literal(mem: str) -> None:
     for k in ("a*b/1", "a*b/2", "axb/3", "a?c"):
         _put(mem + k, b"x")

@@ -69,6 +69,13 @@ from .s3reader import RangedS3Reader, S3Item, S3Reader, S3ReaderConstructor, Seq
 from .s3writer import S3Writer
 
 S3Exception = S3dlioError
+
+
+def _list_by_key_prefix(uri: str) -> list[str]:
+    """The original s3dlio compat's helper: full URIs of every object whose key starts with `uri`'s key."""
+    return [info.uri for info in S3Client().list_uri(uri)]
+
+
 __version__ = "1.0.0+s3dlio"
 
 __all__ = [

@@ -93,6 +93,8 @@ class S3Client:
         self._s3client_config = state["config"] or S3ClientConfig()
         self._user_agent_prefix = state["ua"]
 
+    _make_uri = staticmethod(make_uri)  # the original s3dlio compat's name
+
     # ---- stores ----
     @property
     def _key(self) -> ClientKey:
