@@ -103,7 +103,15 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(mod, __name__), name)
+    try:
+        module = importlib.import_module(mod, __name__)
+    except ModuleNotFoundError as e:
+        if e.name != "torch":
+            raise
+        raise ImportError(
+            f"{name} needs torch (as s3torchconnector's does): pip install 's3dlio[torch]'"
+        ) from e
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
