@@ -106,7 +106,7 @@ def __getattr__(name: str) -> Any:
     try:
         module = importlib.import_module(mod, __name__)
     except ModuleNotFoundError as e:
-        if e.name != "torch":
+        if (e.name or "").split(".")[0] != "torch":
             raise
         raise ImportError(
             f"{name} needs torch (as s3torchconnector's does): pip install 's3dlio[torch]'"
