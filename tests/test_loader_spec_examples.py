@@ -40,6 +40,7 @@ def my_transform(t):  # the guide's "Optional transform function"
     return t[:64]
 
 
+@pytest.mark.torch
 def test_guide_pytorch_datasets(clouds) -> None:
     bucket = clouds["s3"]
     _fill(f"s3://{bucket}/training-data/", 40)
@@ -166,6 +167,7 @@ def test_guide_common_pattern_training_loop(clouds) -> None:
     assert steps == [32, 1, 32, 1]
 
 
+@pytest.mark.torch
 def test_guide_distributed_data_loading(clouds) -> None:
     bucket = clouds["s3"]
     rank = 1
@@ -193,6 +195,7 @@ def test_guide_distributed_data_loading(clouds) -> None:
     assert n == 20
 
 
+@pytest.mark.torch
 def test_guide_npz_pytorch_dataloader(clouds) -> None:
     bucket = clouds["s3"]
     _fill(f"s3://{bucket}/", 64)
@@ -319,6 +322,7 @@ def test_reference_0812_enhanced_api(clouds, tmp_path: Path, capsys) -> None:
     assert sum(1 for _ in loader) == 3
 
 
+@pytest.mark.torch
 def test_reference_0812_pytorch_and_errors(clouds, tmp_path: Path) -> None:
     bucket = clouds["s3"]
     _fill(f"file://{tmp_path}/data/", 5)

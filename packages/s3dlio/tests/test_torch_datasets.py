@@ -30,6 +30,8 @@ from s3dlio_ml.loaders.shuffle import epoch_order
 from s3dlio_testsupport import server_fixtures
 from torch.utils.data import DataLoader
 
+pytestmark = pytest.mark.torch
+
 _s3 = server_fixtures("s3")
 s3_test_env = _s3.s3_test_env
 seaweedfs_server = _s3.seaweedfs_server
