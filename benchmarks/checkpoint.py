@@ -19,7 +19,7 @@ S3 (a SeaweedFS of our own on 127.0.0.1):
            (thread_count=4 both; its reader with its default dcp_optimized reader constructor)
 For every save: the peak RSS above the state dict (ru_maxrss after the save minus after building it).
 
-Usage: uv run python benchmarks/checkpoint.py [--size-mb 1024] [--rounds 3] [--only file|s3] [--verbose]
+Usage: uv run python benchmarks/checkpoint.py [--size-mb 1024] [--rounds 3] [--only file|s3] [--clients a,b] [--verbose]
 """
 
 from __future__ import annotations
@@ -293,6 +293,8 @@ def _cases(
             flush=True,
         )
         names = [n for n in names if n != "ours-spec"]
+    if args.clients:
+        names = [n for n in names if n in args.clients.split(",")]
     size = payload["size_mb"]
     for op, codes, pl in (("save", save, payload), ("load", load, {**payload, "empty": True})):
         res = measure(
@@ -316,6 +318,7 @@ def main() -> int:
     ap.add_argument("--size-mb", type=int, default=1024, help="state dict size (multiples of 64 MiB)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", choices=("file", "s3"), default=None)
+    ap.add_argument("--clients", default=None, help="comma-separated client names to run (default: all)")
     ap.add_argument("--dir", default=tempfile.gettempdir(), help="where the file:// checkpoints go")
     ap.add_argument("--verbose", action="store_true", help="print every round")
     args = ap.parse_args()
