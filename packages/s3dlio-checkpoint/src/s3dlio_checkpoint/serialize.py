@@ -1,0 +1,138 @@
+"""Turning checkpoint objects into a byte stream and back, for the spec's `save_checkpoint(data={...})`.
+
+* An object that holds a torch tensor (a state dict, an optimizer state) is written with `torch.save`
+  (torch's own zip format) straight into the shard's streaming writer: each tensor's storage goes from its
+  memory to the writer, so no serialised copy of the whole checkpoint is ever held in memory.
+* Anything else (plain dicts, lists, numbers, strings, numpy arrays) is written with pickle protocol 5 into
+  the same writer, so bytes and plain dicts checkpoint without torch installed. torch is imported only
+  when a tensor is present or a torch-format checkpoint is loaded.
+* Loading is safe by default (`weights_only=True`): torch-format checkpoints go through
+  `torch.load(weights_only=True)`, pickle-format ones through an unpickler that only builds containers,
+  scalars and numpy arrays. Running a pickle's code is an explicit opt-in (`weights_only=False`).
+
+The format is recorded in the manifest's `user_meta` (`{"s3dlio": {"serialization": ...}}`).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import CheckpointError
+from .shard_io import BufferReader
+
+__all__ = ["TORCH", "PICKLE", "RAW", "choose_format", "dump", "load", "format_of", "meta_for",
+           "framework_for", "RestrictedUnpickler"]
+
+TORCH = "torch.save"
+PICKLE = "pickle"
+RAW = "raw"
+META_KEY = "s3dlio"
+
+
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _holds_tensor(obj: Any, depth: int = 0) -> bool:
+    if "torch" not in sys.modules or depth > 64:
+        return False
+    if _is_tensor(obj):
+        return True
+    if isinstance(obj, Mapping):
+        return any(_holds_tensor(v, depth + 1) for v in obj.values())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return any(_holds_tensor(v, depth + 1) for v in obj)
+    torch = sys.modules["torch"]
+    return isinstance(obj, torch.nn.Module)
+
+
+def choose_format(obj: Any) -> str:
+    """TORCH when `obj` holds a torch tensor (or module), else PICKLE."""
+    return TORCH if _holds_tensor(obj) else PICKLE
+
+
+def framework_for(fmt: str) -> str:
+    return "pytorch" if fmt == TORCH else "python"
+
+
+def meta_for(fmt: str, compressed: bool) -> dict[str, Any]:
+    """The manifest's `user_meta` that records how the shards were serialised."""
+    return {META_KEY: {"serialization": fmt, "compressed": compressed}}
+
+
+def format_of(user_meta: Any, rank: int = 0) -> str:
+    """RAW (bytes, the original's form), TORCH or PICKLE for shard `rank`, from a manifest's `user_meta`."""
+    if isinstance(user_meta, dict):
+        ours = user_meta.get(META_KEY)
+        if isinstance(ours, dict):
+            per_rank = ours.get("shard_formats")
+            if isinstance(per_rank, list) and 0 <= rank < len(per_rank) and per_rank[rank] in (TORCH, PICKLE, RAW):
+                return str(per_rank[rank])
+            if ours.get("serialization") in (TORCH, PICKLE):
+                return str(ours["serialization"])
+    return RAW
+
+
+def dump(obj: Any, fmt: str, out: Any) -> None:
+    """Serialise `obj` in `fmt` straight into the writable stream `out` (no full copy in memory)."""
+    if fmt == TORCH:
+        import torch
+
+        torch.save(obj, out)
+    else:
+        pickle.Pickler(out, protocol=5).dump(obj)
+
+
+_SAFE_GLOBALS = {
+    ("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str",
+                              "bytes", "bytearray", "bool", "slice", "range")
+} | {
+    ("collections", "OrderedDict"), ("_codecs", "encode"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only containers, scalars, strings, bytes and numpy arrays (the pickle
+    counterpart of `torch.load(weights_only=True)`); any other global is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SAFE_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"weights_only load refused the global {module}.{name}: a checkpoint loaded with "
+            "weights_only=True may hold only containers, scalars, strings, bytes and numpy arrays "
+            "(pass weights_only=False only for a checkpoint you trust)")
+
+
+def load(data: Any, fmt: str, uri: str, *, weights_only: bool = True, map_location: Any = None) -> Any:
+    """The object serialised in `data` (a buffer) in `fmt`; `weights_only=False` trusts the pickle."""
+    reader = BufferReader(data)
+    try:
+        if fmt == TORCH:
+            try:
+                import torch
+            except ImportError:
+                raise CheckpointError(f"checkpoint {uri} was written with torch.save; loading it needs torch "
+                                      "(pip install torch)", uri) from None
+            return torch.load(reader, weights_only=weights_only, map_location=map_location)
+        buffered = io.BufferedReader(reader, 1 << 20)
+        try:
+            if weights_only:
+                return RestrictedUnpickler(buffered).load()
+            return pickle.Unpickler(buffered).load()
+        except pickle.UnpicklingError as e:
+            raise CheckpointError(f"cannot load checkpoint {uri}: {e}", uri) from e
+    finally:
+        try:
+            reader.close()
+        except BufferError:  # a consumer still holds a slice; the buffer is freed with it
+            pass
