@@ -113,6 +113,34 @@ class RestrictedUnpickler(pickle.Unpickler):
             "(pass weights_only=False only for a checkpoint you trust)")
 
 
+def _torch_load(torch: Any, data: Any, reader: BufferReader, uri: str, weights_only: bool,
+                map_location: Any) -> Any:
+    """torch.load of a torch.save archive held in the writable buffer `data`, with every tensor's storage
+    a view of `data` (torch.load's own mmap path, over our buffer instead of a file): no second copy of
+    the weights and no page faults for new tensors. Falls back to torch.load over a reader when this
+    torch lacks the pieces."""
+    ts = torch.serialization
+    try:
+        opener, inner_load = ts._open_zipfile_reader, ts._load
+        unpickler = ts._weights_only_unpickler if weights_only else pickle
+        overall = torch.frombuffer(data, dtype=torch.uint8).untyped_storage() if len(data) else None
+    except (AttributeError, TypeError, ValueError):
+        return torch.load(reader, weights_only=weights_only, map_location=map_location)
+    if overall is None or not ts._is_zipfile(reader):
+        reader.seek(0)
+        return torch.load(reader, weights_only=weights_only, map_location=map_location)
+    reader.seek(0)
+    with opener(reader) as zf:
+        if ts._is_torchscript_zip(zf):
+            raise CheckpointError(f"checkpoint {uri} is a TorchScript archive; load it with torch.jit.load", uri)
+        try:
+            return inner_load(zf, map_location, unpickler, overall_storage=overall, encoding="utf-8")
+        except pickle.UnpicklingError as e:
+            if weights_only:
+                raise pickle.UnpicklingError(ts._get_wo_message(str(e))) from None
+            raise
+
+
 def load(data: Any, fmt: str, uri: str, *, weights_only: bool = True, map_location: Any = None) -> Any:
     """The object serialised in `data` (a buffer) in `fmt`; `weights_only=False` trusts the pickle."""
     reader = BufferReader(data)
@@ -123,7 +151,7 @@ def load(data: Any, fmt: str, uri: str, *, weights_only: bool = True, map_locati
             except ImportError:
                 raise CheckpointError(f"checkpoint {uri} was written with torch.save; loading it needs torch "
                                       "(pip install torch)", uri) from None
-            return torch.load(reader, weights_only=weights_only, map_location=map_location)
+            return _torch_load(torch, data, reader, uri, weights_only, map_location)
         buffered = io.BufferedReader(reader, 1 << 20)
         try:
             if weights_only:
