@@ -39,7 +39,8 @@ def _is_tensor(x: Any) -> bool:
 
 
 def _holds_tensor(obj: Any, depth: int = 0) -> bool:
-    if "torch" not in sys.modules or depth > 64:
+    torch = sys.modules.get("torch")
+    if torch is None or depth > 64:
         return False
     if _is_tensor(obj):
         return True
@@ -47,7 +48,6 @@ def _holds_tensor(obj: Any, depth: int = 0) -> bool:
         return any(_holds_tensor(v, depth + 1) for v in obj.values())
     if isinstance(obj, (list, tuple, set, frozenset)):
         return any(_holds_tensor(v, depth + 1) for v in obj)
-    torch = sys.modules["torch"]
     return isinstance(obj, torch.nn.Module)
 
 
