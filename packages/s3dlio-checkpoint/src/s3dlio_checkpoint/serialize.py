@@ -137,7 +137,9 @@ def _torch_load(torch: Any, data: Any, reader: BufferReader, uri: str, weights_o
             return inner_load(zf, map_location, unpickler, overall_storage=overall, encoding="utf-8")
         except pickle.UnpicklingError as e:
             if weights_only:
-                raise pickle.UnpicklingError(ts._get_wo_message(str(e))) from None
+                raise pickle.UnpicklingError(
+                    f"Weights only load failed for {uri}: {e} Loading with weights_only=False runs the "
+                    "checkpoint's pickled code: do it only for a checkpoint you trust.") from None
             raise
 
 
