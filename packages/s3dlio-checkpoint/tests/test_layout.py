@@ -7,8 +7,7 @@ import json
 import re
 
 import pytest
-from s3dlio_checkpoint import CheckpointError, PyCheckpointStore
-from s3dlio_checkpoint import layout
+from s3dlio_checkpoint import CheckpointError, PyCheckpointStore, layout
 from s3dlio_checkpoint.manifest import Manifest, ShardMeta, latest_json
 from s3dlio_core import InvalidUriError, store_for_uri
 from s3dlio_core.checksum import crc32c

@@ -64,7 +64,7 @@ def test_weights_only_refuses_arbitrary_objects_in_torch_format(base: str) -> No
     import torch
 
     ck.save_checkpoint(uri=base, data={"w": torch.ones(3), "obj": fractions.Fraction(1, 3)})
-    with pytest.raises(pickle.UnpicklingError, match="(?i)weights.only"):
+    with pytest.raises(pickle.UnpicklingError, match=r"(?i)weights.only"):
         ck.load_checkpoint(base)
     assert ck.load_checkpoint(base, weights_only=False)["obj"] == fractions.Fraction(1, 3)
 
