@@ -37,7 +37,9 @@ def test_spec_forms(base: str) -> None:
     uri = base + "/checkpoints/ckpt_epoch_10.bin"
     ck.save_checkpoint(uri=uri, data=state, compress=True)
     assert ck.load_checkpoint(uri) == state
-    back = ck.load_checkpoint_with_validation(uri=uri, expected_keys=["epoch", "model_state", "optimizer_state"])
+    back = ck.load_checkpoint_with_validation(
+        uri=uri, expected_keys=["epoch", "model_state", "optimizer_state"]
+    )
     assert back == state
     with pytest.raises(ck.CheckpointKeysError, match=r"missing expected keys \['scheduler', 'loss'\]") as ei:
         ck.load_checkpoint_with_validation(uri, ["epoch", "scheduler", "loss"])  # positional keys
@@ -51,15 +53,19 @@ def test_spec_forms(base: str) -> None:
 def test_spec_distributed_needs_every_rank(base: str) -> None:
     root = base + "/checkpoints/"
     for rank in (0, 2):
-        ck.save_distributed_shard(uri=f"{root}shard_{rank}.bin", shard_data={"rank": rank, "w": [rank] * 3},
-                                  rank=rank, world_size=4)
-    with pytest.raises(ck.CheckpointIncompleteError, match=r"missing shards for ranks \[1, 3\] of world_size 4") as ei:
+        ck.save_distributed_shard(
+            uri=f"{root}shard_{rank}.bin", shard_data={"rank": rank, "w": [rank] * 3}, rank=rank, world_size=4
+        )
+    with pytest.raises(
+        ck.CheckpointIncompleteError, match=r"missing shards for ranks \[1, 3\] of world_size 4"
+    ) as ei:
         ck.finalize_distributed_checkpoint(base_uri=root, world_size=4)
     assert ei.value.missing_ranks == [1, 3]
     assert ck.PyCheckpointStore(root).reader().load_latest_manifest() is None  # nothing is marked complete
     for rank in (1, 3):
-        ck.save_distributed_shard(uri=f"{root}shard_{rank}.bin", shard_data={"rank": rank, "w": [rank] * 3},
-                                  rank=rank, world_size=4)
+        ck.save_distributed_shard(
+            uri=f"{root}shard_{rank}.bin", shard_data={"rank": rank, "w": [rank] * 3}, rank=rank, world_size=4
+        )
     key = ck.finalize_distributed_checkpoint(base_uri=root, world_size=4)
     m = ck.PyCheckpointStore(root).reader().load_latest_manifest()
     assert m["world_size"] == 4 and [s["key"] for s in m["shards"]] == [f"shard_{r}.bin" for r in range(4)]
@@ -118,8 +124,10 @@ print('ok')
 
 
 def test_importing_the_package_imports_no_framework() -> None:
-    code = ("import sys, s3dlio_checkpoint\n"
-            "print([m for m in ('torch', 'numpy', 'zstandard') if m in sys.modules])")
+    code = (
+        "import sys, s3dlio_checkpoint\n"
+        "print([m for m in ('torch', 'numpy', 'zstandard') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

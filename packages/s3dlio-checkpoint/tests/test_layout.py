@@ -24,8 +24,11 @@ def test_shard_keys_of_each_strategy() -> None:
 
 
 def test_invalid_strategy_has_the_original_text(file_base: str) -> None:
-    with pytest.raises(RuntimeError, match=r"^Invalid strategy: Unknown strategy: weird\. Valid options: flat, "
-                                           r"round_robin, binary$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Invalid strategy: Unknown strategy: weird\. Valid options: flat, "
+        r"round_robin, binary$",
+    ):
         PyCheckpointStore(file_base, strategy="weird")
 
 
@@ -36,11 +39,18 @@ def test_timestamp_and_wall_time_formats() -> None:
 
 
 def test_manifest_json_field_order_and_text() -> None:
-    m = Manifest(framework="torch", global_step=100, epoch=1, wall_time="2026-11-21T07:27:47.343132407+00:00",
-                 world_size=1, shards=[ShardMeta(0, "shards/ckpt-100-20261121-072747/rank-0.bin", 18, None,
-                                                 "crc32c:b56f4383")])
+    m = Manifest(
+        framework="torch",
+        global_step=100,
+        epoch=1,
+        wall_time="2026-11-21T07:27:47.343132407+00:00",
+        world_size=1,
+        shards=[ShardMeta(0, "shards/ckpt-100-20261121-072747/rank-0.bin", 18, None, "crc32c:b56f4383")],
+    )
     text = m.to_json().decode()
-    assert text == """{
+    assert (
+        text
+        == """{
   "format_version": 1,
   "framework": "torch",
   "global_step": 100,
@@ -59,7 +69,12 @@ def test_manifest_json_field_order_and_text() -> None:
   "status": "complete",
   "user_meta": null
 }"""
-    assert list(json.loads(latest_json("manifests/x.json", 200, "t"))) == ["manifest_key", "global_step", "ts"]
+    )
+    assert list(json.loads(latest_json("manifests/x.json", 200, "t"))) == [
+        "manifest_key",
+        "global_step",
+        "ts",
+    ]
 
 
 def test_saved_checkpoint_layout_on_file(file_base: str) -> None:
@@ -71,12 +86,23 @@ def test_saved_checkpoint_layout_on_file(file_base: str) -> None:
     assert latest["manifest_key"] == key and latest["global_step"] == 100
     assert key == f"manifests/ckpt-100-{latest['ts']}.json"
     doc = json.loads(bytes(store.get(f"{file_base}/{key}")))
-    assert list(doc) == ["format_version", "framework", "global_step", "epoch", "wall_time", "world_size",
-                         "shards", "status", "user_meta"]
+    assert list(doc) == [
+        "format_version",
+        "framework",
+        "global_step",
+        "epoch",
+        "wall_time",
+        "world_size",
+        "shards",
+        "status",
+        "user_meta",
+    ]
     shard = doc["shards"][0]
     assert list(shard) == ["rank", "key", "size", "etag", "checksum"]
     assert shard["key"] == f"shards/ckpt-100-{latest['ts']}/rank-0.bin.zst"
-    assert shard["size"] == store.stat(f"{file_base}/{shard['key']}")["size"] < 100  # stored (compressed) size
+    assert (
+        shard["size"] == store.stat(f"{file_base}/{shard['key']}")["size"] < 100
+    )  # stored (compressed) size
     assert shard["checksum"] == f"crc32c:{crc32c(b'A' * 10000):08x}"  # of the uncompressed data
     assert shard["etag"].startswith("file-")
     assert doc["user_meta"] is None and doc["status"] == "complete"

@@ -39,7 +39,9 @@ def test_a_1tb_stream_stays_under_10000_parts() -> None:
     sink = _CountingSink()
     coord = MultipartCoordinator(sink, max_in_flight=4, lazy=True)  # open_writer's: size unknown
     first = coord.part_size
-    region = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
+    region = mmap.mmap(
+        -1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0)
+    )
     mv = memoryview(region)
     try:
         sent = 0

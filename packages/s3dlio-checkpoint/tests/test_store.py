@@ -20,7 +20,9 @@ def _store(base: str):  # the underlying object store
 @pytest.mark.parametrize("strategy", ["flat", "round_robin", "binary"])
 def test_save_load_list_delete(base: str, strategy: str) -> None:
     s = ck.PyCheckpointStore(base, strategy=strategy)
-    assert s.load_latest() is None and s.list_checkpoints() == [] and s.reader().load_latest_manifest() is None
+    assert (
+        s.load_latest() is None and s.list_checkpoints() == [] and s.reader().load_latest_manifest() is None
+    )
     k1 = s.save(100, 1, "torch", b"one" * 1000)
     k2 = s.save(200, 2, "torch", bytearray(b"two" * 1000), user_meta={"note": "kept"})
     assert k1 != k2
@@ -35,8 +37,9 @@ def test_save_load_list_delete(base: str, strategy: str) -> None:
     doc = json.loads(bytes(_store(base).get(f"{base}/{k2}")))
     assert doc["user_meta"] == {"note": "kept"}  # kept (the original wrote null)
     key = doc["shards"][0]["key"]
-    assert key.startswith({"flat": "shards/ckpt-", "round_robin": "shards/rr/00/", "binary": "shards/bin/0000/"}[
-        strategy])
+    assert key.startswith(
+        {"flat": "shards/ckpt-", "round_robin": "shards/rr/00/", "binary": "shards/bin/0000/"}[strategy]
+    )
     assert s.delete_checkpoint(200) is True and s.delete_checkpoint(999) is False
     assert not _store(base).exists(f"{base}/{key}")
     assert s.load_latest() == b"one" * 1000  # latest.json now names the remaining checkpoint
@@ -79,8 +82,11 @@ def test_distributed_writer_stream_and_reader(base: str) -> None:
     m = r.load_latest_manifest()
     assert m["world_size"] == 3 and [x["rank"] for x in m["shards"]] == [0, 1, 2]
     assert r.read_shard_by_rank(m, 1) == b"r1" * 200 and r.read_shard_by_rank(m, 2) == b"r2"
-    with pytest.raises(RuntimeError, match=r"^Load failed: Cannot load multi-rank checkpoint with load_latest\(\)\. "
-                                           r"Use reader\(\) directly\.$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Load failed: Cannot load multi-rank checkpoint with load_latest\(\)\. "
+        r"Use reader\(\) directly\.$",
+    ):
         s.load_latest()
 
 
@@ -113,9 +119,11 @@ def test_validation_catches_one_flipped_byte_and_names_the_shard(base: str, comp
         raw = bytearray(st.get(uris[1]))
         raw[1000] ^= 0x01
         st.put(uris[1], raw)
-    with pytest.raises(ck.CheckpointIntegrityError,
-                       match=r"^Integrity validation failed for .*rank-1\.bin(\.zst)?: expected crc32c:[0-9a-f]{8}, "
-                             r"got [0-9a-f]{8} \(CRC-32C; checksums written before the #256 fix were CRC-32\)$") as ei:
+    with pytest.raises(
+        ck.CheckpointIntegrityError,
+        match=r"^Integrity validation failed for .*rank-1\.bin(\.zst)?: expected crc32c:[0-9a-f]{8}, "
+        r"got [0-9a-f]{8} \(CRC-32C; checksums written before the #256 fix were CRC-32\)$",
+    ) as ei:
         ck.load_checkpoint_with_validation(uris[1])
     assert ei.value.shard == uris[1]
     assert ck.load_checkpoint_with_validation(uris[0]) == bytes(range(256)) * 64  # the other shard is fine
@@ -124,9 +132,12 @@ def test_validation_catches_one_flipped_byte_and_names_the_shard(base: str, comp
 
 def test_validation_of_a_non_shard_uri_has_the_original_text(base: str) -> None:
     ck.PyCheckpointStore(base).save(1, 0, "x", b"d")
-    with pytest.raises(RuntimeError, match=r"^cannot validate integrity of '.*/nothing/here\.bin': not a checkpoint "
-                                           r"shard URI \(expected '<checkpoint base>/shards/<shard key>'\); pass "
-                                           r"validate_integrity=False to read it without verification$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^cannot validate integrity of '.*/nothing/here\.bin': not a checkpoint "
+        r"shard URI \(expected '<checkpoint base>/shards/<shard key>'\); pass "
+        r"validate_integrity=False to read it without verification$",
+    ):
         ck.load_checkpoint_with_validation(base + "/nothing/here.bin")
 
 

@@ -29,11 +29,16 @@ def test_state_dicts_round_trip_in_torch_format(base: str) -> None:
     model, opt = _model()
     state = {"epoch": 10, "model_state": model.state_dict(), "optimizer_state": opt.state_dict()}
     ck.save_checkpoint(uri=base, data=state, compress=True)
-    back = ck.load_checkpoint_with_validation(uri=base, expected_keys=["epoch", "model_state", "optimizer_state"])
+    back = ck.load_checkpoint_with_validation(
+        uri=base, expected_keys=["epoch", "model_state", "optimizer_state"]
+    )
     assert back["epoch"] == 10
     for k, v in model.state_dict().items():
         assert torch.equal(back["model_state"][k], v)
-    fresh, fresh_opt = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)), None
+    fresh, fresh_opt = (
+        torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)),
+        None,
+    )
     fresh.load_state_dict(back["model_state"])
     fresh_opt = torch.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
     fresh_opt.load_state_dict(back["optimizer_state"])
@@ -90,7 +95,8 @@ def test_spec_distributed_tensor_shards(base: str) -> None:
 
     root = base + "/dist/"
     for rank in range(2):
-        ck.save_distributed_shard(uri=f"{root}shard_{rank}.bin", shard_data={"w": torch.full((4,), rank)},
-                                  rank=rank, world_size=2)
+        ck.save_distributed_shard(
+            uri=f"{root}shard_{rank}.bin", shard_data={"w": torch.full((4,), rank)}, rank=rank, world_size=2
+        )
     ck.finalize_distributed_checkpoint(base_uri=root, world_size=2)
     assert torch.equal(ck.load_checkpoint(f"{root}shard_1.bin")["w"], torch.full((4,), 1))

@@ -25,9 +25,20 @@ from .store import PyCheckpointStore
 from .writer import PyCheckpointStream, PyCheckpointWriter
 
 __all__ = [
-    "PyCheckpointStore", "PyCheckpointWriter", "PyCheckpointReader", "PyCheckpointStream", "PyCheckpointInfo",
-    "save_checkpoint", "load_checkpoint", "save_distributed_shard", "finalize_distributed_checkpoint",
-    "load_checkpoint_with_validation", "load_checkpoint_with_validation_view",
-    "CheckpointError", "CheckpointIntegrityError", "CheckpointIncompleteError", "CheckpointKeysError",
+    "PyCheckpointStore",
+    "PyCheckpointWriter",
+    "PyCheckpointReader",
+    "PyCheckpointStream",
+    "PyCheckpointInfo",
+    "save_checkpoint",
+    "load_checkpoint",
+    "save_distributed_shard",
+    "finalize_distributed_checkpoint",
+    "load_checkpoint_with_validation",
+    "load_checkpoint_with_validation_view",
+    "CheckpointError",
+    "CheckpointIntegrityError",
+    "CheckpointIncompleteError",
+    "CheckpointKeysError",
     "NotAShardUriError",
 ]

@@ -7,8 +7,13 @@ from collections.abc import Iterable
 
 from s3dlio_core.errors import S3dlioError
 
-__all__ = ["CheckpointError", "CheckpointIntegrityError", "CheckpointIncompleteError", "CheckpointKeysError",
-           "NotAShardUriError"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointIntegrityError",
+    "CheckpointIncompleteError",
+    "CheckpointKeysError",
+    "NotAShardUriError",
+]
 
 
 class CheckpointError(S3dlioError):

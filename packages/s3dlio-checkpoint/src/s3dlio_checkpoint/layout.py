@@ -21,8 +21,20 @@ from s3dlio_core.paths import check_key, join_key
 
 from .errors import CheckpointError
 
-__all__ = ["STRATEGIES", "normalize_strategy", "base_of", "shard_key", "manifest_key", "timestamp", "wall_time",
-           "key_uri", "relative_key", "LATEST", "MANIFESTS", "SHARDS"]
+__all__ = [
+    "STRATEGIES",
+    "normalize_strategy",
+    "base_of",
+    "shard_key",
+    "manifest_key",
+    "timestamp",
+    "wall_time",
+    "key_uri",
+    "relative_key",
+    "LATEST",
+    "MANIFESTS",
+    "SHARDS",
+]
 
 LATEST = "latest.json"
 MANIFESTS = "manifests/"
@@ -39,8 +51,9 @@ def normalize_strategy(strategy: str | None) -> str:
         raise TypeError(f"strategy must be a str or None, got {type(strategy).__name__}")
     name = _ALIASES.get(strategy.strip().lower())
     if name is None:
-        raise CheckpointError(f"Invalid strategy: Unknown strategy: {strategy}. "
-                              "Valid options: flat, round_robin, binary")
+        raise CheckpointError(
+            f"Invalid strategy: Unknown strategy: {strategy}. Valid options: flat, round_robin, binary"
+        )
     return name
 
 
@@ -101,4 +114,4 @@ def key_uri(base: str, key: str) -> str:
 def relative_key(base: str, uri: str) -> str | None:
     """`uri`'s key under `base`, or None when `uri` is not under it."""
     prefix = base.rstrip("/") + "/"
-    return uri[len(prefix):] if uri.startswith(prefix) else None
+    return uri[len(prefix) :] if uri.startswith(prefix) else None

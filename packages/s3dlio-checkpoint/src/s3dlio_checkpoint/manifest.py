@@ -31,8 +31,13 @@ class ShardMeta:
     checksum: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rank": self.rank, "key": self.key, "size": self.size, "etag": self.etag,
-                "checksum": self.checksum}
+        return {
+            "rank": self.rank,
+            "key": self.key,
+            "size": self.size,
+            "etag": self.etag,
+            "checksum": self.checksum,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "") -> ShardMeta:
@@ -60,9 +65,13 @@ class Manifest:
     def to_dict(self, with_user_meta: bool = True) -> dict[str, Any]:
         """The document in the original's field order."""
         d: dict[str, Any] = {
-            "format_version": self.format_version, "framework": self.framework,
-            "global_step": self.global_step, "epoch": self.epoch, "wall_time": self.wall_time,
-            "world_size": self.world_size, "shards": [s.to_dict() for s in self.shards],
+            "format_version": self.format_version,
+            "framework": self.framework,
+            "global_step": self.global_step,
+            "epoch": self.epoch,
+            "wall_time": self.wall_time,
+            "world_size": self.world_size,
+            "shards": [s.to_dict() for s in self.shards],
             "status": self.status,
         }
         if with_user_meta:
@@ -77,11 +86,18 @@ class Manifest:
         if not isinstance(d, dict):
             raise CheckpointError(f"manifest {where} is not a JSON object", where)
         try:
-            return cls(framework=str(d["framework"]), global_step=int(d["global_step"]), epoch=int(d["epoch"]),
-                       wall_time=str(d.get("wall_time", "")), world_size=int(d["world_size"]),
-                       shards=[ShardMeta.from_dict(s, where) for s in d.get("shards") or []],
-                       status=str(d.get("status", "complete")), user_meta=d.get("user_meta"),
-                       format_version=int(d.get("format_version", FORMAT_VERSION)), key=where)
+            return cls(
+                framework=str(d["framework"]),
+                global_step=int(d["global_step"]),
+                epoch=int(d["epoch"]),
+                wall_time=str(d.get("wall_time", "")),
+                world_size=int(d["world_size"]),
+                shards=[ShardMeta.from_dict(s, where) for s in d.get("shards") or []],
+                status=str(d.get("status", "complete")),
+                user_meta=d.get("user_meta"),
+                format_version=int(d.get("format_version", FORMAT_VERSION)),
+                key=where,
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"bad manifest {where}: missing or invalid field {e}", where) from None
 
@@ -97,8 +113,10 @@ class Manifest:
         for s in self.shards:
             if s.rank == rank:
                 return s
-        raise CheckpointError(f"rank {rank} not found in manifest {where or self.key} "
-                              f"(world_size {self.world_size})", where or self.key)
+        raise CheckpointError(
+            f"rank {rank} not found in manifest {where or self.key} (world_size {self.world_size})",
+            where or self.key,
+        )
 
     @property
     def total_size(self) -> int:
@@ -161,5 +179,7 @@ class PyCheckpointInfo:
         return self.total_size / 2**30
 
     def __repr__(self) -> str:
-        return (f"PyCheckpointInfo(step={self.step}, epoch={self.epoch}, framework={self.framework!r}, "
-                f"world_size={self.world_size}, total_size={self.total_size}, status={self.status!r})")
+        return (
+            f"PyCheckpointInfo(step={self.step}, epoch={self.epoch}, framework={self.framework!r}, "
+            f"world_size={self.world_size}, total_size={self.total_size}, status={self.status!r})"
+        )

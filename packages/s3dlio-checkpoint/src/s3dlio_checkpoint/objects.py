@@ -23,8 +23,16 @@ from .shard_io import decode, fetch
 from .store import PyCheckpointStore, verify_shard
 from .writer import PyCheckpointStream
 
-__all__ = ["save_object", "load_object", "save_shard_spec", "finalize_spec", "check_keys", "step_epoch_of",
-           "SPEC_COMPRESSION_LEVEL", "PENDING"]
+__all__ = [
+    "save_object",
+    "load_object",
+    "save_shard_spec",
+    "finalize_spec",
+    "check_keys",
+    "step_epoch_of",
+    "SPEC_COMPRESSION_LEVEL",
+    "PENDING",
+]
 
 SPEC_COMPRESSION_LEVEL = 3  # compress=True: zstd at the original's default level
 PENDING = "pending/"
@@ -68,19 +76,28 @@ def _stream_object(stream: PyCheckpointStream, data: Any) -> tuple[str, dict[str
         raise
 
 
-def save_object(uri: str, data: Any, compress: bool = False, *, strategy: str | None = None,
-                compression_level: int | None = None) -> str:
+def save_object(
+    uri: str,
+    data: Any,
+    compress: bool = False,
+    *,
+    strategy: str | None = None,
+    compression_level: int | None = None,
+) -> str:
     """Save `data` (a dict of state dicts, any object, or bytes) as the checkpoint at `uri`; returns the
     manifest key. torch tensors are written with torch.save, other objects with pickle, streamed."""
-    level = compression_level if compression_level is not None else (SPEC_COMPRESSION_LEVEL if compress else None)
+    level = (
+        compression_level if compression_level is not None else (SPEC_COMPRESSION_LEVEL if compress else None)
+    )
     store = PyCheckpointStore(uri, strategy=strategy, compression_level=level)
     step, epoch = step_epoch_of(data)
     fmt = serialize.RAW if _is_bytes_like(data) else serialize.choose_format(data)
     stream = store.writer(1, 0).get_distributed_shard_stream(step, epoch, serialize.framework_for(fmt))
     fmt, meta = _stream_object(stream, data)
     user_meta = None if fmt == serialize.RAW else serialize.meta_for(fmt, level is not None)
-    return store.writer(1, 0).finalize_distributed_checkpoint(step, epoch, serialize.framework_for(fmt), [meta],
-                                                              user_meta)
+    return store.writer(1, 0).finalize_distributed_checkpoint(
+        step, epoch, serialize.framework_for(fmt), [meta], user_meta
+    )
 
 
 def _shard_location(uri: str) -> tuple[PyCheckpointStore, Manifest, ShardMeta] | None:
@@ -103,8 +120,15 @@ def _shard_location(uri: str) -> tuple[PyCheckpointStore, Manifest, ShardMeta] |
     return None
 
 
-def _decode_shard(store: PyCheckpointStore, m: Manifest, shard: ShardMeta, validate: bool, weights_only: bool,
-                  map_location: Any, raw: bool) -> Any:
+def _decode_shard(
+    store: PyCheckpointStore,
+    m: Manifest,
+    shard: ShardMeta,
+    validate: bool,
+    weights_only: bool,
+    map_location: Any,
+    raw: bool,
+) -> Any:
     uri = layout.key_uri(store.base, shard.key)
     data = decode(fetch(store.store, uri, shard.size), shard.key)
     if validate:
@@ -115,8 +139,14 @@ def _decode_shard(store: PyCheckpointStore, m: Manifest, shard: ShardMeta, valid
     return serialize.load(data, fmt, uri, weights_only=weights_only, map_location=map_location)
 
 
-def load_object(uri: str, *, validate: bool = False, weights_only: bool = True, map_location: Any = None,
-                as_bytes: bool = False) -> Any:
+def load_object(
+    uri: str,
+    *,
+    validate: bool = False,
+    weights_only: bool = True,
+    map_location: Any = None,
+    as_bytes: bool = False,
+) -> Any:
     """The latest checkpoint at `uri` (a checkpoint base, or one shard's URI): the saved object
     (deserialised), or a BytesView for a checkpoint of raw bytes; None when there is none.
     `validate` checks the shard's CRC-32C (CheckpointIntegrityError names the shard)."""
@@ -129,8 +159,10 @@ def load_object(uri: str, *, validate: bool = False, weights_only: bool = True, 
         s, m, shard = found
         return _decode_shard(s, m, shard, validate, weights_only, map_location, as_bytes)
     if m.world_size > 1:
-        raise CheckpointError("Load failed: Cannot load multi-rank checkpoint with load_latest(). "
-                              "Use reader() directly.", store.base)
+        raise CheckpointError(
+            "Load failed: Cannot load multi-rank checkpoint with load_latest(). Use reader() directly.",
+            store.base,
+        )
     return _decode_shard(store, m, m.shard_for_rank(0), validate, weights_only, map_location, as_bytes)
 
 
@@ -138,15 +170,21 @@ def check_keys(obj: Any, expected_keys: Iterable[str], uri: str) -> None:
     """CheckpointKeysError naming the keys of `expected_keys` that `obj` lacks."""
     keys = [expected_keys] if isinstance(expected_keys, str) else list(expected_keys)
     if not isinstance(obj, dict):
-        raise CheckpointKeysError(f"checkpoint {uri} holds a {type(obj).__name__}, not a dict with keys "
-                                  f"{keys}", uri, keys)
+        raise CheckpointKeysError(
+            f"checkpoint {uri} holds a {type(obj).__name__}, not a dict with keys {keys}", uri, keys
+        )
     missing = [k for k in keys if k not in obj]
     if missing:
-        raise CheckpointKeysError(f"checkpoint {uri} is missing expected keys {missing} "
-                                  f"(it has {sorted(map(str, obj))})", uri, missing)
+        raise CheckpointKeysError(
+            f"checkpoint {uri} is missing expected keys {missing} (it has {sorted(map(str, obj))})",
+            uri,
+            missing,
+        )
 
 
-def save_shard_spec(uri: str, shard_data: Any, rank: int, world_size: int, compress: bool = False) -> dict[str, Any]:
+def save_shard_spec(
+    uri: str, shard_data: Any, rank: int, world_size: int, compress: bool = False
+) -> dict[str, Any]:
     """Rank `rank`'s shard written at `uri` (atomic), then its pending record beside it; returns the meta."""
     from .writer import _check_rank
 
@@ -182,13 +220,19 @@ def finalize_spec(base_uri: str, world_size: int, user_meta: Any = None) -> str:
     if missing:
         raise CheckpointIncompleteError(
             f"cannot finalize distributed checkpoint {store.base}: missing shards for ranks {missing} of "
-            f"world_size {world_size} (each rank must call save_distributed_shard first)", store.base, missing)
+            f"world_size {world_size} (each rank must call save_distributed_shard first)",
+            store.base,
+            missing,
+        )
     recs: list[dict[str, Any]] = [r for r in records if r is not None]
     wrong = [r for r, rec in enumerate(recs) if rec.get("world_size") != world_size or rec.get("rank") != r]
     if wrong:
         raise CheckpointIncompleteError(
             f"cannot finalize distributed checkpoint {store.base}: ranks {wrong} saved for another world_size "
-            f"than {world_size}", store.base, wrong)
+            f"than {world_size}",
+            store.base,
+            wrong,
+        )
     formats = [str(rec.get("serialization", serialize.RAW)) for rec in recs]
     meta: dict[str, Any] = {serialize.META_KEY: {"serialization": formats[0], "shard_formats": formats}}
     if user_meta is not None:

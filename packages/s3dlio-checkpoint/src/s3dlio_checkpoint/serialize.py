@@ -24,8 +24,18 @@ from typing import Any
 from .errors import CheckpointError
 from .shard_io import BufferReader
 
-__all__ = ["TORCH", "PICKLE", "RAW", "choose_format", "dump", "load", "format_of", "meta_for",
-           "framework_for", "RestrictedUnpickler"]
+__all__ = [
+    "TORCH",
+    "PICKLE",
+    "RAW",
+    "choose_format",
+    "dump",
+    "load",
+    "format_of",
+    "meta_for",
+    "framework_for",
+    "RestrictedUnpickler",
+]
 
 TORCH = "torch.save"
 PICKLE = "pickle"
@@ -71,7 +81,11 @@ def format_of(user_meta: Any, rank: int = 0) -> str:
         ours = user_meta.get(META_KEY)
         if isinstance(ours, dict):
             per_rank = ours.get("shard_formats")
-            if isinstance(per_rank, list) and 0 <= rank < len(per_rank) and per_rank[rank] in (TORCH, PICKLE, RAW):
+            if (
+                isinstance(per_rank, list)
+                and 0 <= rank < len(per_rank)
+                and per_rank[rank] in (TORCH, PICKLE, RAW)
+            ):
                 return str(per_rank[rank])
             if ours.get("serialization") in (TORCH, PICKLE):
                 return str(ours["serialization"])
@@ -89,14 +103,34 @@ def dump(obj: Any, fmt: str, out: Any) -> None:
 
 
 _SAFE_GLOBALS = {
-    ("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "str",
-                              "bytes", "bytearray", "bool", "slice", "range")
+    ("builtins", n)
+    for n in (
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "int",
+        "float",
+        "complex",
+        "str",
+        "bytes",
+        "bytearray",
+        "bool",
+        "slice",
+        "range",
+    )
 } | {
-    ("collections", "OrderedDict"), ("_codecs", "encode"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("collections", "OrderedDict"),
+    ("_codecs", "encode"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
 }
 
 
@@ -110,11 +144,13 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(
             f"weights_only load refused the global {module}.{name}: a checkpoint loaded with "
             "weights_only=True may hold only containers, scalars, strings, bytes and numpy arrays "
-            "(pass weights_only=False only for a checkpoint you trust)")
+            "(pass weights_only=False only for a checkpoint you trust)"
+        )
 
 
-def _torch_load(torch: Any, data: Any, reader: BufferReader, uri: str, weights_only: bool,
-                map_location: Any) -> Any:
+def _torch_load(
+    torch: Any, data: Any, reader: BufferReader, uri: str, weights_only: bool, map_location: Any
+) -> Any:
     """torch.load of a torch.save archive held in the writable buffer `data`, with every tensor's storage
     a view of `data` (torch.load's own mmap path, over our buffer instead of a file): no second copy of
     the weights and no page faults for new tensors. Falls back to torch.load over a reader when this
@@ -132,14 +168,17 @@ def _torch_load(torch: Any, data: Any, reader: BufferReader, uri: str, weights_o
     reader.seek(0)
     with opener(reader) as zf:
         if ts._is_torchscript_zip(zf):
-            raise CheckpointError(f"checkpoint {uri} is a TorchScript archive; load it with torch.jit.load", uri)
+            raise CheckpointError(
+                f"checkpoint {uri} is a TorchScript archive; load it with torch.jit.load", uri
+            )
         try:
             return inner_load(zf, map_location, unpickler, overall_storage=overall, encoding="utf-8")
         except pickle.UnpicklingError as e:
             if weights_only:
                 raise pickle.UnpicklingError(
                     f"Weights only load failed for {uri}: {e} Loading with weights_only=False runs the "
-                    "checkpoint's pickled code: do it only for a checkpoint you trust.") from None
+                    "checkpoint's pickled code: do it only for a checkpoint you trust."
+                ) from None
             raise
 
 
@@ -151,8 +190,11 @@ def load(data: Any, fmt: str, uri: str, *, weights_only: bool = True, map_locati
             try:
                 import torch
             except ImportError:
-                raise CheckpointError(f"checkpoint {uri} was written with torch.save; loading it needs torch "
-                                      "(pip install torch)", uri) from None
+                raise CheckpointError(
+                    f"checkpoint {uri} was written with torch.save; loading it needs torch "
+                    "(pip install torch)",
+                    uri,
+                ) from None
             return _torch_load(torch, data, reader, uri, weights_only, map_location)
         buffered = io.BufferedReader(reader, 1 << 20)
         try:

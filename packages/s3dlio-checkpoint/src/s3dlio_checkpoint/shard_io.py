@@ -21,8 +21,17 @@ from s3dlio_core.store import ObjectWriter
 
 from .manifest import ShardMeta
 
-__all__ = ["store_of", "open_shard_writer", "write_shard_bytes", "shard_meta_after_write", "fetch",
-           "decode", "BufferReader", "RANGE_CHUNK", "PARALLEL_MIN"]
+__all__ = [
+    "store_of",
+    "open_shard_writer",
+    "write_shard_bytes",
+    "shard_meta_after_write",
+    "fetch",
+    "decode",
+    "BufferReader",
+    "RANGE_CHUNK",
+    "PARALLEL_MIN",
+]
 
 MiB = 1 << 20
 RANGE_CHUNK = 64 * MiB  # bytes per ranged read when a shard is fetched in parallel
@@ -44,7 +53,9 @@ def open_shard_writer(store: ObjectStore, uri: str, compression_level: int | Non
     return ChecksummingWriter(inner)
 
 
-def shard_meta_after_write(store: ObjectStore, uri: str, rank: int, key: str, size: int, crc: int) -> ShardMeta:
+def shard_meta_after_write(
+    store: ObjectStore, uri: str, rank: int, key: str, size: int, crc: int
+) -> ShardMeta:
     """The manifest entry of a shard just written: the etag comes from a stat, as the original's does."""
     try:
         etag = store.stat(uri).get("etag")
@@ -53,8 +64,9 @@ def shard_meta_after_write(store: ObjectStore, uri: str, rank: int, key: str, si
     return ShardMeta(rank=rank, key=key, size=size, etag=etag, checksum=format_crc32c(crc))
 
 
-def write_shard_bytes(store: ObjectStore, uri: str, data: Any, compression_level: int | None,
-                      multipart_threshold: int) -> tuple[int, int]:
+def write_shard_bytes(
+    store: ObjectStore, uri: str, data: Any, compression_level: int | None, multipart_threshold: int
+) -> tuple[int, int]:
     """Write bytes-like `data` as one shard; returns (stored size, CRC-32C of `data`)."""
     mv = as_buffer(data)
     crc = crc32c(mv)
@@ -84,7 +96,7 @@ def fetch(store: ObjectStore, uri: str, size: int | None = None) -> BytesView:
 
     def one(span: tuple[int, int]) -> int:
         off, n = span
-        return store.get_range_into(uri, off, mv[off:off + n])
+        return store.get_range_into(uri, off, mv[off : off + n])
 
     try:
         got = sum(bounded_map(one, spans, MAX_IN_FLIGHT))
@@ -93,8 +105,9 @@ def fetch(store: ObjectStore, uri: str, size: int | None = None) -> BytesView:
     if got != size:
         from s3dlio_core import LengthMismatchError
 
-        raise LengthMismatchError(f"shard {uri} is {got} bytes, the manifest says {size}", uri,
-                                  expected=size, actual=got)
+        raise LengthMismatchError(
+            f"shard {uri} is {got} bytes, the manifest says {size}", uri, expected=size, actual=got
+        )
     return buf
 
 
@@ -151,7 +164,7 @@ class BufferReader(io.RawIOBase):
         dst = memoryview(b).cast("B")
         start = min(self._pos, self._mv.nbytes)
         n = min(dst.nbytes, self._mv.nbytes - start)
-        dst[:n] = self._mv[start:start + n]
+        dst[:n] = self._mv[start : start + n]
         self._pos = start + n
         return n
 

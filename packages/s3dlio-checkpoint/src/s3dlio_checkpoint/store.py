@@ -33,7 +33,10 @@ def verify_shard(data: Any, expected: str | None, uri: str) -> None:
     if got != expected:
         raise CheckpointIntegrityError(
             f"Integrity validation failed for {uri}: expected {expected}, got {got.split(':', 1)[1]} "
-            "(CRC-32C; checksums written before the #256 fix were CRC-32)", uri, shard=uri)
+            "(CRC-32C; checksums written before the #256 fix were CRC-32)",
+            uri,
+            shard=uri,
+        )
 
 
 class PyCheckpointStore:
@@ -44,26 +47,37 @@ class PyCheckpointStore:
     `compression_level`: zstd level for the shards (keys get '.zst'); None stores them raw.
     """
 
-    def __init__(self, uri: str, strategy: str | None = None, multipart_threshold: int | None = None,
-                 compression_level: int | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        strategy: str | None = None,
+        multipart_threshold: int | None = None,
+        compression_level: int | None = None,
+    ) -> None:
         self.uri = uri
         self.base = layout.base_of(uri)
         self.strategy = layout.normalize_strategy(strategy)
-        if multipart_threshold is not None and (isinstance(multipart_threshold, bool)
-                                                or not isinstance(multipart_threshold, int)
-                                                or multipart_threshold < 0):
+        if multipart_threshold is not None and (
+            isinstance(multipart_threshold, bool)
+            or not isinstance(multipart_threshold, int)
+            or multipart_threshold < 0
+        ):
             raise TypeError(f"multipart_threshold must be a non-negative int, got {multipart_threshold!r}")
-        self.multipart_threshold = DEFAULT_MULTIPART_THRESHOLD if multipart_threshold is None \
-            else multipart_threshold
-        if compression_level is not None and (isinstance(compression_level, bool)
-                                              or not isinstance(compression_level, int)):
+        self.multipart_threshold = (
+            DEFAULT_MULTIPART_THRESHOLD if multipart_threshold is None else multipart_threshold
+        )
+        if compression_level is not None and (
+            isinstance(compression_level, bool) or not isinstance(compression_level, int)
+        ):
             raise TypeError(f"compression_level must be an int or None, got {compression_level!r}")
         self.compression_level = compression_level
         self.store = store_of(self.base + "/" + layout.LATEST)
 
     def __repr__(self) -> str:
-        return (f"PyCheckpointStore(uri={self.base!r}, strategy={self.strategy!r}, "
-                f"compression_level={self.compression_level!r})")
+        return (
+            f"PyCheckpointStore(uri={self.base!r}, strategy={self.strategy!r}, "
+            f"compression_level={self.compression_level!r})"
+        )
 
     def _uri(self, key: str) -> str:
         return layout.key_uri(self.base, key)
@@ -88,8 +102,9 @@ class PyCheckpointStore:
         try:
             self.store.stat_many(uris)
         except ObjectNotFoundError as e:
-            raise CheckpointError(f"cannot finalize checkpoint at {self.base}: shard {e.uri or e} has not "
-                                  "landed", self.base) from e
+            raise CheckpointError(
+                f"cannot finalize checkpoint at {self.base}: shard {e.uri or e} has not landed", self.base
+            ) from e
 
     def _commit(self, manifest: Manifest, ts: str) -> str:
         """Manifest first, then latest.json (each one atomic PUT); returns the manifest key."""
@@ -118,8 +133,10 @@ class PyCheckpointStore:
         try:
             return self.read_manifest(doc["manifest_key"])
         except ObjectNotFoundError:
-            raise CheckpointError(f"Load failed: latest.json at {self.base} names "
-                                  f"{doc['manifest_key']}, which does not exist", self.base) from None
+            raise CheckpointError(
+                f"Load failed: latest.json at {self.base} names {doc['manifest_key']}, which does not exist",
+                self.base,
+            ) from None
 
     def read_shard(self, manifest: Manifest, rank: int, validate: bool = False) -> BytesView:
         """Rank `rank`'s shard, uncompressed, fetched with parallel ranges; `validate` checks its CRC-32C."""
@@ -136,17 +153,22 @@ class PyCheckpointStore:
         if m is None:
             return None
         if m.world_size > 1:
-            raise CheckpointError("Load failed: Cannot load multi-rank checkpoint with load_latest(). "
-                                  "Use reader() directly.", self.base)
+            raise CheckpointError(
+                "Load failed: Cannot load multi-rank checkpoint with load_latest(). Use reader() directly.",
+                self.base,
+            )
         return self.read_shard(m, 0)
 
     def manifests(self) -> list[Manifest]:
         """Every manifest under `manifests/`, read in parallel."""
         prefix = self._uri(layout.MANIFESTS)
-        uris = [i.uri for i in self.store.list_info(prefix, recursive=True)
-                if not i.is_dir and i.uri.endswith(".json")]
+        uris = [
+            i.uri
+            for i in self.store.list_info(prefix, recursive=True)
+            if not i.is_dir and i.uri.endswith(".json")
+        ]
         out = []
-        for u, d in (self.store.get_many(uris) if uris else []):
+        for u, d in self.store.get_many(uris) if uris else []:
             out.append(Manifest.from_json(d, layout.relative_key(self.base, u) or u))
         return out
 

@@ -32,9 +32,11 @@ def _check_rank(world_size: Any, rank: Any) -> tuple[int, int]:
 
 def _bytes_data(data: Any) -> memoryview:
     if isinstance(data, str):
-        raise TypeError("Cannot convert data to bytes: 'str' object has no attribute '__bytes__'. Expected "
-                        "bytes-like object (bytes, bytearray, memoryview, BytesView, numpy array, or object "
-                        "with __bytes__() method)")
+        raise TypeError(
+            "Cannot convert data to bytes: 'str' object has no attribute '__bytes__'. Expected "
+            "bytes-like object (bytes, bytearray, memoryview, BytesView, numpy array, or object "
+            "with __bytes__() method)"
+        )
     return as_buffer(data)
 
 
@@ -43,13 +45,22 @@ class PyCheckpointStream:
     `bytes_written()`, then `finalize()` (commit, returns the shard's metadata) or `cancel()` (nothing
     remains). The shard is invisible under its final name until `finalize()` returns."""
 
-    def __init__(self, store: PyCheckpointStore, step: int, epoch: int, framework: str, rank: int,
-                 ts: str | None = None, key: str | None = None) -> None:
+    def __init__(
+        self,
+        store: PyCheckpointStore,
+        step: int,
+        epoch: int,
+        framework: str,
+        rank: int,
+        ts: str | None = None,
+        key: str | None = None,
+    ) -> None:
         self._store = store
         self.step, self.epoch, self.framework, self.rank = step, epoch, framework, rank
         self.timestamp = ts or layout.timestamp()
-        self.key = key or layout.shard_key(store.strategy, step, self.timestamp, rank,
-                                           store.compression_level is not None)
+        self.key = key or layout.shard_key(
+            store.strategy, step, self.timestamp, rank, store.compression_level is not None
+        )
         self.uri = layout.key_uri(store.base, self.key)
         self._w = open_shard_writer(store.store, self.uri, store.compression_level)
         self._meta: dict[str, Any] | None = None
@@ -85,10 +96,18 @@ class PyCheckpointStream:
         if self._w.closed:
             raise CheckpointError(f"the shard stream for {self.uri} was cancelled", self.uri)
         self._w.close()
-        m = shard_meta_after_write(self._store.store, self.uri, self.rank, self.key, self._w.compressed_bytes,
-                                   self._w.crc)
-        self._meta = {"step": self.step, "epoch": self.epoch, "rank": self.rank, "key": m.key, "size": m.size,
-                      "etag": m.etag, "checksum": m.checksum}
+        m = shard_meta_after_write(
+            self._store.store, self.uri, self.rank, self.key, self._w.compressed_bytes, self._w.crc
+        )
+        self._meta = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "rank": self.rank,
+            "key": m.key,
+            "size": m.size,
+            "etag": m.etag,
+            "checksum": m.checksum,
+        }
         return dict(self._meta)
 
     def cancel(self) -> None:
@@ -126,25 +145,41 @@ class PyCheckpointWriter:
         uri = layout.key_uri(s.base, key)
         size, crc = write_shard_bytes(s.store, uri, mv, s.compression_level, s.multipart_threshold)
         m = shard_meta_after_write(s.store, uri, self.rank, key, size, crc)
-        return {"step": step, "timestamp": ts, "rank": self.rank, "key": m.key, "size": m.size, "etag": m.etag,
-                "checksum": m.checksum}
+        return {
+            "step": step,
+            "timestamp": ts,
+            "rank": self.rank,
+            "key": m.key,
+            "size": m.size,
+            "etag": m.etag,
+            "checksum": m.checksum,
+        }
 
     def get_distributed_shard_stream(self, step: int, epoch: int, framework: str) -> PyCheckpointStream:
         """A stream for this rank's shard of checkpoint `step`."""
         layout.shard_key(self._store.strategy, step, "0", self.rank)  # validates step
         return PyCheckpointStream(self._store, step, epoch, framework, self.rank)
 
-    def finalize_distributed_checkpoint(self, step: int, epoch: int, framework: str,
-                                        shard_metas: list[dict[str, Any]], user_meta: Any = None) -> str:
+    def finalize_distributed_checkpoint(
+        self, step: int, epoch: int, framework: str, shard_metas: list[dict[str, Any]], user_meta: Any = None
+    ) -> str:
         """Write the manifest, then latest.json, once every rank's shard is there; returns the manifest
         key. Raises CheckpointIncompleteError naming the missing ranks otherwise (nothing is written)."""
-        manifest, ts = shard_metas_to_manifest(self._store, step, epoch, framework, shard_metas, self.world_size,
-                                               user_meta)
+        manifest, ts = shard_metas_to_manifest(
+            self._store, step, epoch, framework, shard_metas, self.world_size, user_meta
+        )
         return self._store._commit(manifest, ts)
 
 
-def shard_metas_to_manifest(store: PyCheckpointStore, step: int, epoch: int, framework: str,
-                            shard_metas: Any, world_size: int, user_meta: Any) -> tuple[Manifest, str]:
+def shard_metas_to_manifest(
+    store: PyCheckpointStore,
+    step: int,
+    epoch: int,
+    framework: str,
+    shard_metas: Any,
+    world_size: int,
+    user_meta: Any,
+) -> tuple[Manifest, str]:
     """A manifest from the ranks' shard metadata, after checking that every rank is present and every
     shard object exists; also returns the checkpoint's `ts`."""
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
@@ -161,8 +196,9 @@ def shard_metas_to_manifest(store: PyCheckpointStore, step: int, epoch: int, fra
         m = ShardMeta.from_dict(d, store.base)
         layout.key_uri(store.base, m.key)  # refuses keys that escape the base
         if m.rank in shards:
-            raise CheckpointError(f"rank {m.rank} appears twice in the shard metadata for {store.base}",
-                                  store.base)
+            raise CheckpointError(
+                f"rank {m.rank} appears twice in the shard metadata for {store.base}", store.base
+            )
         shards[m.rank] = m
         ts = d.get("timestamp")
         found = _TS_IN_KEY.search(m.key)
@@ -170,15 +206,26 @@ def shard_metas_to_manifest(store: PyCheckpointStore, step: int, epoch: int, fra
     missing = [r for r in range(world_size) if r not in shards]
     extra = [r for r in shards if r >= world_size]
     if extra:
-        raise CheckpointError(f"shard metadata for {store.base} has ranks {extra} outside world_size "
-                              f"{world_size}", store.base)
+        raise CheckpointError(
+            f"shard metadata for {store.base} has ranks {extra} outside world_size {world_size}", store.base
+        )
     if missing:
         raise CheckpointIncompleteError(
             f"cannot finalize checkpoint step {step} at {store.base}: missing shards for ranks {missing} "
-            f"of world_size {world_size}", store.base, missing)
+            f"of world_size {world_size}",
+            store.base,
+            missing,
+        )
     ordered = [shards[r] for r in range(world_size)]
     store._check_shards_landed(ordered)
     ts = min((s for s in stamps if s), default="") or layout.timestamp()
-    manifest = Manifest(framework=framework, global_step=step, epoch=int(epoch), wall_time=layout.wall_time(),
-                        world_size=world_size, shards=ordered, user_meta=user_meta)
+    manifest = Manifest(
+        framework=framework,
+        global_step=step,
+        epoch=int(epoch),
+        wall_time=layout.wall_time(),
+        world_size=world_size,
+        shards=ordered,
+        user_meta=user_meta,
+    )
     return manifest, ts

@@ -26,8 +26,19 @@ from s3dlio_checkpoint import (
 )
 
 __all__ = [
-    "save_checkpoint", "load_checkpoint", "save_distributed_shard", "finalize_distributed_checkpoint",
-    "load_checkpoint_with_validation", "load_checkpoint_with_validation_view",
-    "PyCheckpointStore", "PyCheckpointWriter", "PyCheckpointReader", "PyCheckpointStream", "PyCheckpointInfo",
-    "CheckpointError", "CheckpointIntegrityError", "CheckpointIncompleteError", "CheckpointKeysError",
+    "save_checkpoint",
+    "load_checkpoint",
+    "save_distributed_shard",
+    "finalize_distributed_checkpoint",
+    "load_checkpoint_with_validation",
+    "load_checkpoint_with_validation_view",
+    "PyCheckpointStore",
+    "PyCheckpointWriter",
+    "PyCheckpointReader",
+    "PyCheckpointStream",
+    "PyCheckpointInfo",
+    "CheckpointError",
+    "CheckpointIntegrityError",
+    "CheckpointIncompleteError",
+    "CheckpointKeysError",
 ]
