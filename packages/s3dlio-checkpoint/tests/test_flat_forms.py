@@ -44,7 +44,9 @@ def test_spec_forms(base: str) -> None:
     with pytest.raises(ck.CheckpointKeysError, match=r"missing expected keys \['scheduler', 'loss'\]") as ei:
         ck.load_checkpoint_with_validation(uri, ["epoch", "scheduler", "loss"])  # positional keys
     assert ei.value.missing_keys == ["scheduler", "loss"] and isinstance(ei.value, KeyError)
-    ck.save_checkpoint(base + "/pos", {"epoch": 2})  # save_checkpoint(uri, data)
+    ck.save_checkpoint(base + "/pos", {"epoch": 2}, user_meta={"run": "a"})  # save_checkpoint(uri, data)
+    pos = ck.PyCheckpointStore(base + "/pos").latest_manifest()
+    assert pos.user_meta["user"] == {"run": "a"} and pos.framework == "python"
     assert ck.load_checkpoint(base + "/pos") == {"epoch": 2}
     m = ck.PyCheckpointStore(uri).reader().load_latest_manifest()
     assert m["global_step"] == 10 and m["epoch"] == 10 and m["shards"][0]["key"].endswith(".zst")

@@ -64,7 +64,7 @@ def save_checkpoint(
                 "save_checkpoint(uri, step, epoch, framework, data)"
             )
         return objects.save_object(
-            uri, data, compress, strategy=strategy, compression_level=compression_level
+            uri, data, compress, strategy=strategy, compression_level=compression_level, user_meta=user_meta
         )
     missing = [
         n

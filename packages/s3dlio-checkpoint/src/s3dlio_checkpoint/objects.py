@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
-from s3dlio_core import BytesView, ObjectNotFoundError
+from s3dlio_core import ObjectNotFoundError
 
 from . import layout, serialize
 from .errors import CheckpointError, CheckpointIncompleteError, CheckpointKeysError
@@ -83,9 +83,11 @@ def save_object(
     *,
     strategy: str | None = None,
     compression_level: int | None = None,
+    user_meta: Any = None,
 ) -> str:
     """Save `data` (a dict of state dicts, any object, or bytes) as the checkpoint at `uri`; returns the
-    manifest key. torch tensors are written with torch.save, other objects with pickle, streamed."""
+    manifest key. torch tensors are written with torch.save, other objects with pickle, streamed.
+    `user_meta` is kept in the manifest (under "user" beside the serialisation record)."""
     level = (
         compression_level if compression_level is not None else (SPEC_COMPRESSION_LEVEL if compress else None)
     )
@@ -94,9 +96,14 @@ def save_object(
     fmt = serialize.RAW if _is_bytes_like(data) else serialize.choose_format(data)
     stream = store.writer(1, 0).get_distributed_shard_stream(step, epoch, serialize.framework_for(fmt))
     fmt, meta = _stream_object(stream, data)
-    user_meta = None if fmt == serialize.RAW else serialize.meta_for(fmt, level is not None)
+    if fmt == serialize.RAW:
+        manifest_meta = user_meta
+    else:
+        manifest_meta = serialize.meta_for(fmt, level is not None)
+        if user_meta is not None:
+            manifest_meta["user"] = user_meta
     return store.writer(1, 0).finalize_distributed_checkpoint(
-        step, epoch, serialize.framework_for(fmt), [meta], user_meta
+        step, epoch, serialize.framework_for(fmt), [meta], manifest_meta
     )
 
 
@@ -245,7 +252,3 @@ def finalize_spec(base_uri: str, world_size: int, user_meta: Any = None) -> str:
     key = store._commit(manifest, layout.timestamp())
     store.store.delete_many(uris)  # the next round starts with no records
     return key
-
-
-def read_raw(uri: str) -> BytesView:
-    return PyCheckpointStore(uri).store.get(uri)

@@ -16,6 +16,7 @@ The format is recorded in the manifest's `user_meta` (`{"s3dlio": {"serializatio
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 import sys
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ TORCH = "torch.save"
 PICKLE = "pickle"
 RAW = "raw"
 META_KEY = "s3dlio"
+SCAN_LIMIT = 10_000  # items of one list or tuple looked at when deciding whether torch.save is needed
 
 
 def _is_tensor(x: Any) -> bool:
@@ -56,8 +58,8 @@ def _holds_tensor(obj: Any, depth: int = 0) -> bool:
         return True
     if isinstance(obj, Mapping):
         return any(_holds_tensor(v, depth + 1) for v in obj.values())
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return any(_holds_tensor(v, depth + 1) for v in obj)
+    if isinstance(obj, (list, tuple, set, frozenset)):  # a long list of numbers: its head decides
+        return any(_holds_tensor(v, depth + 1) for v in itertools.islice(obj, SCAN_LIMIT))
     return isinstance(obj, torch.nn.Module)
 
 
@@ -67,7 +69,8 @@ def choose_format(obj: Any) -> str:
 
 
 def framework_for(fmt: str) -> str:
-    return "pytorch" if fmt == TORCH else "python"
+    """The manifest's `framework` for a checkpoint written in `fmt`."""
+    return {TORCH: "pytorch", PICKLE: "python"}.get(fmt, "raw")
 
 
 def meta_for(fmt: str, compressed: bool) -> dict[str, Any]:
