@@ -137,10 +137,16 @@ def _decode_shard(
     raw: bool,
 ) -> Any:
     uri = layout.key_uri(store.base, shard.key)
-    data = decode(fetch(store.store, uri, shard.size), shard.key)
+    fmt = serialize.format_of(m.user_meta, shard.rank)
+    data: Any
+    if fmt != serialize.RAW and not shard.key.endswith(".zst") and store.store.capabilities.mmap:
+        data = store.store.map_object(uri)  # a local file: its page-cache pages, no copy
+        if len(data) != shard.size:
+            raise CheckpointError(f"shard {uri} is {len(data)} bytes, the manifest says {shard.size}", uri)
+    else:
+        data = decode(fetch(store.store, uri, shard.size), shard.key)
     if validate:
         verify_shard(data, shard.checksum, uri)
-    fmt = serialize.format_of(m.user_meta, shard.rank)
     if fmt == serialize.RAW:
         return data
     return serialize.load(data, fmt, uri, weights_only=weights_only, map_location=map_location)
