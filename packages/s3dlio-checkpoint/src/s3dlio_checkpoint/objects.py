@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
-from s3dlio_core import ObjectNotFoundError
+from s3dlio_core import ObjectNotFoundError, bounded_map
 
 from . import layout, serialize
 from .errors import CheckpointError, CheckpointIncompleteError, CheckpointKeysError
@@ -223,12 +223,17 @@ def finalize_spec(base_uri: str, world_size: int, user_meta: Any = None) -> str:
         raise TypeError(f"world_size must be a positive int, got {world_size!r}")
     store = PyCheckpointStore(base_uri)
     uris = [layout.key_uri(store.base, f"{PENDING}rank-{r}.json") for r in range(world_size)]
-    records: list[dict[str, Any] | None] = []
-    for u in uris:
+
+    def record(u: str) -> dict[str, Any] | None:
         try:
-            records.append(json.loads(bytes(store.store.get(u))))
+            doc = json.loads(bytes(store.store.get(u)))
         except ObjectNotFoundError:
-            records.append(None)
+            return None
+        except ValueError as e:
+            raise CheckpointError(f"pending shard record {u} is not valid JSON: {e}", u) from None
+        return doc if isinstance(doc, dict) else None
+
+    records = bounded_map(record, uris, 32)  # one small GET per rank, in parallel
     missing = [r for r, rec in enumerate(records) if rec is None]
     if missing:
         raise CheckpointIncompleteError(
