@@ -188,3 +188,14 @@ def test_missing_file_and_directory_errors(root: pathlib.Path) -> None:
     (root / "d").mkdir()
     with pytest.raises(s3dlio.ObjectNotFoundError):
         s3dlio.get(f"direct://{root}/d")
+
+
+def test_direct_objects_are_not_memory_mapped(tmp_path) -> None:
+    """map_object would read through the page cache that direct:// bypasses: the capability is off."""
+    from s3dlio_core import UnsupportedOperationError, store_for_uri
+
+    (tmp_path / "x").write_bytes(b"y" * 4096)
+    store = store_for_uri(f"direct://{tmp_path}/x")[0]
+    assert not store.capabilities.mmap
+    with pytest.raises(UnsupportedOperationError):
+        store.map_object(f"direct://{tmp_path}/x")

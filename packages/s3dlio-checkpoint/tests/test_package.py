@@ -14,6 +14,9 @@ def test_importable_and_typed() -> None:
 
 def test_versioned_and_depends_on_core_only_among_ours() -> None:
     assert version("s3dlio-checkpoint").count(".") == 2
-    ours = {r.split(">")[0].split("<")[0].split("[")[0].strip() for r in requires("s3dlio-checkpoint") or []
-            if r.startswith("s3dlio")}
+    ours = {
+        r.split(">")[0].split("<")[0].split("[")[0].strip()
+        for r in requires("s3dlio-checkpoint") or []
+        if r.startswith("s3dlio")
+    }
     assert ours == {"s3dlio-core"}

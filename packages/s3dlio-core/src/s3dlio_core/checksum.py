@@ -53,6 +53,52 @@ def _load() -> Any:
     return _fn
 
 
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.py_object),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_get_buffer: Any = None
+_release_buffer: Any = None
+
+
+def _readonly_crc(fn: Any, crc: int, mv: memoryview) -> int | None:
+    """CRC-32C of a read-only contiguous buffer in place (its address through PyObject_GetBuffer), so
+    read-only exporters (torch.save's tensor memory, mmap, bytes slices) are not copied; None if the
+    C API is unavailable."""
+    global _get_buffer, _release_buffer
+    if _get_buffer is None:
+        try:
+            _get_buffer = ctypes.pythonapi.PyObject_GetBuffer
+            _get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+            _get_buffer.restype = ctypes.c_int
+            _release_buffer = ctypes.pythonapi.PyBuffer_Release
+            _release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+            _release_buffer.restype = None
+        except (AttributeError, OSError):  # pragma: no cover - not CPython
+            _get_buffer = False
+    if not _get_buffer:
+        return None
+    view = _PyBuffer()
+    if _get_buffer(mv, ctypes.byref(view), 0) != 0:  # PyBUF_SIMPLE; raises on failure
+        return None  # pragma: no cover
+    try:
+        return int(fn(crc, view.buf, view.len))
+    finally:
+        _release_buffer(ctypes.byref(view))
+
+
 def fast_crc32c_available() -> bool:
     """True when CRC-32C runs in C (google-crc32c installed)."""
     return bool(_fn if _fn is not None else _load())
@@ -88,6 +134,10 @@ def crc32c(data: Any, crc: int = 0) -> int:
         obj = mv.obj
         if isinstance(obj, bytes) and len(obj) == n:  # ctypes passes a bytes object's own buffer
             return int(fn(crc, obj, n))
+        if n >= 4096:  # a read-only buffer of another exporter: its address, no copy
+            got = _readonly_crc(fn, crc, mv)
+            if got is not None:
+                return got
     if fn:
         import google_crc32c
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import io
 import itertools
+import mmap
 import os
 import stat as _stat
 from collections.abc import Iterator, Sequence
@@ -59,6 +60,7 @@ def os_error(e: OSError, uri: str, what: str) -> S3dlioError:
 class FileCapabilities(Capabilities):
     head = True
     directories = True
+    mmap = True
 
 
 def _read_full(fd: int, mv: memoryview, offset: int | None) -> int:
@@ -221,6 +223,21 @@ class FileStore(ObjectStore):
         if _stat.S_ISDIR(st.st_mode):
             raise ObjectNotFoundError(f"Path is not a file: {u.path} ({u.uri})", u.uri)
         return st.st_size
+
+    def _map_object(self, u: ObjectUri) -> Any:
+        """MAP_PRIVATE | MAP_POPULATE over the file (objects are replaced by rename, never rewritten in
+        place, so a mapping keeps the bytes it was made over)."""
+        fd = self._open_read(u)
+        try:
+            size = self._regular_size(fd, u)
+            if size == 0:
+                return BytesView()
+            flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
+            return mmap.mmap(fd, size, flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        except OSError as e:
+            raise os_error(e, u.uri, "read") from None
+        finally:
+            os.close(fd)
 
     def _get(self, u: ObjectUri) -> BytesView:
         fd = self._open_read(u)

@@ -52,6 +52,7 @@ class Capabilities:
     head: ClassVar[bool] = True
     buckets: ClassVar[bool] = False
     multipart: ClassVar[bool] = False
+    mmap: ClassVar[bool] = False  # map_object: objects are local files that can be memory-mapped
     directories: ClassVar[bool] = False  # real directories (file://, direct://)
 
 
@@ -277,6 +278,9 @@ class ObjectStore(ABC):
         dst[:n] = data
         return n
 
+    def _map_object(self, u: ObjectUri) -> Any:
+        raise UnsupportedOperationError(f"{self.scheme}:// objects cannot be memory-mapped ({u.uri})", u.uri)
+
     def _get_suffix(self, u: ObjectUri, length: int) -> BytesView:
         """The last `length` bytes. Base: one stat, then a range; HTTP stores send `bytes=-N` instead."""
         size = self._stat(u)["size"]
@@ -383,6 +387,19 @@ class ObjectStore(ABC):
         if _ACTIVE:
             return _traced_read("GET_RANGE", uri, self._get_suffix, u, length)
         return self._get_suffix(u, length)
+
+    def map_object(self, uri: str) -> Any:
+        """The whole object as a private, writable memory mapping (copy-on-write: the pages come
+        straight from the page cache, populated before this returns, so no copy is made and nothing is
+        read lazily later), where `capabilities.mmap` says the store has local files (file://);
+        UnsupportedOperationError elsewhere. Writes to the mapping never reach the object. An empty
+        object gives an empty BytesView."""
+        u = parse_uri(uri)
+        if not self.capabilities.mmap:
+            return ObjectStore._map_object(self, u)
+        if _ACTIVE:
+            return _traced_read("GET", uri, self._map_object, u)
+        return self._map_object(u)
 
     def get_range_into(self, uri: str, offset: int, dst: Any) -> int:
         """Read `len(dst)` bytes from `offset` straight into the caller's writable buffer; returns how

@@ -17,6 +17,8 @@ from s3dlio_core import (
 )
 from s3dlio_core.metadata import ObjectMetadata
 
+from ._api_checkpoint import *  # noqa: F403
+from ._api_checkpoint import __all__ as _checkpoint_all
 from ._api_core import *  # noqa: F403
 from ._api_core import __all__ as _core_all
 from ._api_datagen import *  # noqa: F403
@@ -52,7 +54,7 @@ def __getattr__(name: str) -> object:
     return _lazy_attr(name)  # S3IterableDataset, JaxIterable, ...: imports the framework adapter
 
 __all__ = [
-    *_core_all, *_datagen_all, *_formats_all, *_gcs_all, *_loaders_all, *_multi_all, *_oplog_all, *_s3_all,
+    *_checkpoint_all, *_core_all, *_datagen_all, *_formats_all, *_gcs_all, *_loaders_all, *_multi_all, *_oplog_all, *_s3_all,
     *_writers_all, *_legacy_all,
     "upload", "download", "TransferError",
     "BytesView", "ObjectMetadata", "S3dlioError", "ObjectNotFoundError", "LengthMismatchError",

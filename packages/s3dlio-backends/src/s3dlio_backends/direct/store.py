@@ -26,7 +26,7 @@ from typing import Any
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import shared_executor
 from s3dlio_core.errors import LengthMismatchError
-from s3dlio_core.file_store import FileStore, FileWriter, os_error, read_new
+from s3dlio_core.file_store import FileCapabilities, FileStore, FileWriter, os_error, read_new
 from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectStore
 from s3dlio_core.uri import ObjectUri
@@ -206,9 +206,14 @@ def _pwrite_all(fd: int, buf: mmap.mmap, nbytes: int, offset: int) -> None:
         view.release()
 
 
+class DirectCapabilities(FileCapabilities):
+    mmap = False  # a mapping would go through the page cache that direct:// exists to bypass
+
+
 class DirectStore(FileStore):
     """direct:// URIs: file:// semantics with O_DIRECT I/O (see the module docstring)."""
 
+    capabilities = DirectCapabilities
     inline_cached_reads = False  # reads must bypass the page cache
 
     scheme = "direct"
