@@ -97,11 +97,34 @@ class MultipartCoordinator:
         self._check()
         n = mv.nbytes
         self.total_bytes += n
+        # a large borrowed buffer on a stream (a tensor's storage after torch.save's record header): end the
+        # buffered part early, topped up only to the smallest part the service takes, and send the buffer's
+        # remainder, tail included when the service takes it as a part, straight from the caller's memory,
+        # so the copies in flight stay a few MiB however large the tensors (parts vary in size; the streaming
+        # part-size growth keeps even this under 10,000 parts for a 1 TB stream)
+        big = borrow and self._grow and n >= 2 * self.part_size
+        q = self.sink.part_quantum
         while mv.nbytes:
             ps = self.part_size
+            if big and self._fill:
+                want = max(self.sink.min_part_size, self._fill)
+                if q > 1:
+                    want = -(-want // q) * q
+                k = min(max(0, min(want, ps) - self._fill), mv.nbytes)
+                assert self._buf is not None
+                self._buf[self._fill:self._fill + k] = mv[:k]
+                self._fill += k
+                mv = mv[k:]
+                self._submit_buffer()
+                continue
             if self._fill == 0 and borrow and mv.nbytes >= ps:
                 self._submit(mv[:ps])
                 mv = mv[ps:]
+                continue
+            if big and self._fill == 0 and mv.nbytes >= max(self.sink.min_part_size, q):
+                k = mv.nbytes if q == 1 else mv.nbytes // q * q
+                self._submit(mv[:k])
+                mv = mv[k:]
                 continue
             if self._buf is None:
                 self._buf = BytesView.allocate(ps)

@@ -15,12 +15,15 @@ The format is recorded in the manifest's `user_meta` (`{"s3dlio": {"serializatio
 
 from __future__ import annotations
 
+import bisect
 import io
 import itertools
 import pickle
 import sys
 from collections.abc import Mapping
 from typing import Any
+
+from s3dlio_core.buffer_address import buffer_address
 
 from .errors import CheckpointError
 from .shard_io import BufferReader
@@ -118,12 +121,75 @@ def _torch_save(torch: Any, obj: Any, out: Any) -> None:
     writer.write_end_of_file()
 
 
+BORROW_MIN = 1 << 20  # writes at least this large that lie inside a held tensor's storage are borrowed
+
+
+def _storage_spans(torch: Any, obj: Any, depth: int = 0, out: list[tuple[int, int]] | None = None
+                   ) -> list[tuple[int, int]]:
+    """(start, end) addresses of the CPU storages of the tensors in `obj` (dicts, lists, tuples), sorted."""
+    spans = [] if out is None else out
+    if depth > 64:
+        return spans
+    if isinstance(obj, torch.Tensor):
+        if obj.device.type == "cpu":
+            st = obj.untyped_storage()
+            if st.nbytes() >= BORROW_MIN:
+                spans.append((st.data_ptr(), st.data_ptr() + st.nbytes()))
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _storage_spans(torch, v, depth + 1, spans)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _storage_spans(torch, v, depth + 1, spans)
+    if out is None:
+        spans.sort()
+    return spans
+
+
+class _BorrowingStream:
+    """What torch.save writes into: a write that lies inside the storage of a tensor of the object being
+    saved is handed to the writer as borrowed (`write_borrowed`: whole parts go up straight from the
+    tensor's memory), every other write (record headers, the pickle, torch's own temporaries) is copied.
+    Safe because the caller's object, and so every storage in `spans`, lives until the shard is committed
+    within the same save call; tensors must not be changed during a save (as with torch.save itself)."""
+
+    def __init__(self, out: Any, spans: list[tuple[int, int]]) -> None:
+        self._out = out
+        self._spans = spans
+        self._starts = [a for a, _ in spans]
+        borrow = getattr(out, "write_borrowed", None)
+        self._borrow = borrow if callable(borrow) and spans else None
+
+    def write(self, data: Any) -> int:
+        if self._borrow is not None:
+            mv = data if isinstance(data, memoryview) else memoryview(data)
+            if mv.nbytes >= BORROW_MIN:
+                addr = buffer_address(mv)
+                if addr is not None:
+                    i = bisect.bisect_right(self._starts, addr) - 1
+                    if i >= 0 and addr + mv.nbytes <= self._spans[i][1]:
+                        return int(self._borrow(mv))
+        return int(self._out.write(data))
+
+    def flush(self) -> None:
+        flush = getattr(self._out, "flush", None)
+        if flush is not None:
+            flush()
+
+    def tell(self) -> int:
+        return int(self._out.tell())
+
+    def writable(self) -> bool:
+        return True
+
+
 def dump(obj: Any, fmt: str, out: Any) -> None:
-    """Serialise `obj` in `fmt` straight into the writable stream `out` (no full copy in memory)."""
+    """Serialise `obj` in `fmt` straight into the writable stream `out` (no full copy in memory): with
+    torch, the tensors' storages are lent to the writer, not copied into its part buffers."""
     if fmt == TORCH:
         import torch
 
-        _torch_save(torch, obj, out)
+        _torch_save(torch, obj, _BorrowingStream(out, _storage_spans(torch, obj)))
     else:
         pickle.Pickler(out, protocol=5).dump(obj)
 

@@ -16,6 +16,7 @@ import os
 import threading
 from typing import Any
 
+from .buffer_address import PyBuffer, get_buffer_api
 from .bytes_view import as_buffer
 from .store import ObjectWriter
 
@@ -53,44 +54,15 @@ def _load() -> Any:
     return _fn
 
 
-class _PyBuffer(ctypes.Structure):
-    _fields_ = [
-        ("buf", ctypes.c_void_p),
-        ("obj", ctypes.py_object),
-        ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t),
-        ("readonly", ctypes.c_int),
-        ("ndim", ctypes.c_int),
-        ("format", ctypes.c_char_p),
-        ("shape", ctypes.c_void_p),
-        ("strides", ctypes.c_void_p),
-        ("suboffsets", ctypes.c_void_p),
-        ("internal", ctypes.c_void_p),
-    ]
-
-
-_get_buffer: Any = None
-_release_buffer: Any = None
-
-
 def _readonly_crc(fn: Any, crc: int, mv: memoryview) -> int | None:
     """CRC-32C of a read-only contiguous buffer in place (its address through PyObject_GetBuffer), so
     read-only exporters (torch.save's tensor memory, mmap, bytes slices) are not copied; None if the
     C API is unavailable."""
-    global _get_buffer, _release_buffer
-    if _get_buffer is None:
-        try:
-            _get_buffer = ctypes.pythonapi.PyObject_GetBuffer
-            _get_buffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
-            _get_buffer.restype = ctypes.c_int
-            _release_buffer = ctypes.pythonapi.PyBuffer_Release
-            _release_buffer.argtypes = [ctypes.POINTER(_PyBuffer)]
-            _release_buffer.restype = None
-        except (AttributeError, OSError):  # pragma: no cover - not CPython
-            _get_buffer = False
-    if not _get_buffer:
-        return None
-    view = _PyBuffer()
+    api = get_buffer_api()
+    if api is None:
+        return None  # pragma: no cover
+    _get_buffer, _release_buffer = api
+    view = PyBuffer()
     if _get_buffer(mv, ctypes.byref(view), 0) != 0:  # PyBUF_SIMPLE; raises on failure
         return None  # pragma: no cover
     try:
