@@ -70,8 +70,21 @@ def check(held, p):
 """
 
 # ---- file:// ----
+def _fresh(target: str) -> str:
+    """Module code run before a file:// save round's clock: remove what this client's last round wrote and
+    sync, so that no client pays for another's (or its own earlier) dirty pages being written back, and
+    one that overwrites a file does not gain from the kernel dropping the old file's unwritten pages."""
+    return f"""
+import os as _os, shutil as _shutil
+_t = PAYLOAD["path"] + {target!r}
+_shutil.rmtree(_t, ignore_errors=True) if _os.path.isdir(_t) else (_os.path.exists(_t) and _os.unlink(_t))
+_os.sync()
+"""
+
+
 FILE_SAVE = {
     "ours-spec": _STATE
+    + _fresh("/spec")
     + """
 import s3dlio
 def run(p):
@@ -80,6 +93,7 @@ def run(p):
     return nbytes(STATE)
 """,
     "torch-file": _STATE
+    + _fresh("/model.pt")
     + """
 def run(p):
     mark()
@@ -87,6 +101,7 @@ def run(p):
     return nbytes(STATE)
 """,
     "ours-dcp": _STATE
+    + _fresh("/ours-dcp")
     + """
 import torch.distributed.checkpoint as dcp
 from s3dlio.torch.dcp import StorageWriter
@@ -96,6 +111,7 @@ def run(p):
     return nbytes(STATE)
 """,
     "torch-dcp": _STATE
+    + _fresh("/torch-dcp")
     + """
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint import FileSystemWriter

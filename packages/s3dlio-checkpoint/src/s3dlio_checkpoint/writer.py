@@ -69,6 +69,11 @@ class PyCheckpointStream:
     def write(self, data: Any) -> int:
         return self._w.write(data)
 
+    def write_borrowed(self, data: Any) -> int:
+        """`write` of bytes the caller keeps alive and unchanged until `finalize` (a tensor's storage during
+        a save): object stores upload whole parts straight from it (see ObjectWriter.write_borrowed)."""
+        return self._w.write_borrowed(data)
+
     def tell(self) -> int:
         return self._w.bytes_written
 
