@@ -76,9 +76,10 @@ def _fresh(target: str) -> str:
     one that overwrites a file does not gain from the kernel dropping the old file's unwritten pages."""
     return f"""
 import os as _os, shutil as _shutil
-_t = PAYLOAD["path"] + {target!r}
-_shutil.rmtree(_t, ignore_errors=True) if _os.path.isdir(_t) else (_os.path.exists(_t) and _os.unlink(_t))
-_os.sync()
+if "path" in PAYLOAD:  # file:// rounds only (the S3 rounds reuse some file:// clients)
+    _t = PAYLOAD["path"] + {target!r}
+    _shutil.rmtree(_t, ignore_errors=True) if _os.path.isdir(_t) else (_os.path.exists(_t) and _os.unlink(_t))
+    _os.sync()
 """
 
 

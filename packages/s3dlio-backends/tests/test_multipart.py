@@ -215,3 +215,40 @@ def test_large_borrowed_buffers_after_small_records_are_not_copied(quantum: int,
         assert size >= minimum and size % quantum == 0, (n, size)
     copied = sum(size for size, from_caller in sink.sizes.values() if not from_caller)
     assert copied <= len(tensors) * (MIN_PART_SIZE + quantum) + 2 * MiB, copied  # not 16 MiB a tensor
+
+
+def test_copied_parts_in_flight_are_bounded_once_buffers_are_lent() -> None:
+    """A save of many tensors: once large buffers are lent, at most OWNED_IN_FLIGHT copied part buffers are
+    in flight at a time (slow uploads, many tensors), so the copies held stay bounded."""
+    from s3dlio_backends.multipart import OWNED_IN_FLIGHT
+
+    tensors = [bytearray(bytes([i]) * (40 * MiB + 3)) for i in range(8)]
+
+    class Slow(ObjSink):
+        owned_now = 0
+        owned_max = 0
+
+        def upload_part(self, upload_id: str, number: int, data: memoryview) -> str:
+            mine = id(data.obj) not in self.borrowed_ids
+            if mine:
+                with self.lock:
+                    self.owned_now += 1
+                    self.owned_max = max(self.owned_max, self.owned_now)
+            try:
+                time.sleep(0.02)
+                return super().upload_part(upload_id, number, data)
+            finally:
+                if mine:
+                    with self.lock:
+                        self.owned_now -= 1
+
+    sink = Slow(tensors)
+    c = MultipartCoordinator(sink, 16 * MiB, 32, lazy=True)
+    expected = bytearray()
+    for t in tensors:
+        c.write(memoryview(b"hdr"))
+        c.write(memoryview(t), borrow=True)
+        expected += b"hdr" + t
+    c.finish()
+    assert sink.joined() == expected
+    assert 1 <= sink.owned_max <= OWNED_IN_FLIGHT

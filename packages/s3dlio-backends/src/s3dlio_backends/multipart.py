@@ -26,6 +26,7 @@ MIN_PART_SIZE = 5 * MiB
 DEFAULT_PART_SIZE = 16 * MiB
 MAX_PARTS = 10_000
 GROW_EVERY = 1_000  # streaming: double the part size after this many parts
+OWNED_IN_FLIGHT = 2  # copied part buffers in flight once the stream lends large buffers (write_borrowed)
 
 
 class PartSink(Protocol):
@@ -76,6 +77,10 @@ class MultipartCoordinator:
         self._grow = total is None
         self.max_in_flight = 1 if sink.sequential else (max_in_flight or default_max_in_flight(self.part_size))
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
+        # once large borrowed buffers arrive (a checkpoint save), at most OWNED_IN_FLIGHT copied part buffers
+        # are in flight, so the copies a save holds stay a couple of (small) parts whatever the tensor count
+        self._lending = False
+        self._owned = threading.BoundedSemaphore(OWNED_IN_FLIGHT)
         self._lock = threading.Lock()
         self.upload_id: str | None = None
         self._parts: dict[int, str] = {}
@@ -103,6 +108,8 @@ class MultipartCoordinator:
         # so the copies in flight stay a few MiB however large the tensors (parts vary in size; the streaming
         # part-size growth keeps even this under 10,000 parts for a 1 TB stream)
         big = borrow and self._grow and n >= 2 * self.part_size
+        if big:
+            self._lending = True
         q = self.sink.part_quantum
         while mv.nbytes:
             ps = self.part_size
@@ -146,9 +153,17 @@ class MultipartCoordinator:
         buf, fill = self._buf, self._fill
         self._buf, self._fill = None, 0
         assert buf is not None
-        self._submit(memoryview(buf)[:fill])
+        owned = self._lending
+        if owned:
+            self._owned.acquire()
+        try:
+            self._submit(memoryview(buf)[:fill], owned)
+        except BaseException:
+            if owned:
+                self._owned.release()
+            raise
 
-    def _submit(self, data: memoryview) -> None:
+    def _submit(self, data: memoryview, owned: bool = False) -> None:
         if self.upload_id is None:
             self.upload_id = self.sink.create()
         self._number += 1
@@ -160,13 +175,13 @@ class MultipartCoordinator:
             self._slots.release()
             self._check()
         try:
-            f = shared_executor("parts").submit(self._upload, number, data)
+            f = shared_executor("parts").submit(self._upload, number, data, owned)
         except BaseException:
             self._slots.release()
             raise
         self._futures.append(f)
 
-    def _upload(self, number: int, data: memoryview) -> None:
+    def _upload(self, number: int, data: memoryview, owned: bool = False) -> None:
         try:
             if self._error is None:
                 etag = self.sink.upload_part(self.upload_id, number, data)  # type: ignore[arg-type]
@@ -178,6 +193,8 @@ class MultipartCoordinator:
                     self._error = e
         finally:
             self._slots.release()
+            if owned:
+                self._owned.release()
 
     def _check(self) -> None:
         if self.done:
