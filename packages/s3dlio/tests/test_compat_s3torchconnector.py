@@ -55,7 +55,17 @@ def test_import_s3dlio_and_the_client_side_need_no_torch() -> None:
         "from s3dlio.compat.s3torchconnector import S3Checkpoint, S3ClientConfig, S3ReaderConstructor\n"
         "from s3dlio.compat.s3torchconnector._s3client import S3Client\n"
         "assert 'torch' not in sys.modules, 'the client side imported torch'\n"
-        "from s3dlio.compat.s3torchconnector import S3MapDataset\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.torch
+def test_the_datasets_import_torch_when_first_used() -> None:
+    code = (
+        "import sys, s3dlio.compat.s3torchconnector as s3tc\n"
+        "assert 'torch' not in sys.modules\n"
+        "s3tc.S3MapDataset\n"
         "assert 'torch' in sys.modules\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
