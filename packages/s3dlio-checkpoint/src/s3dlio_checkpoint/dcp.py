@@ -82,6 +82,8 @@ from torch.distributed.checkpoint.planner import (
 from torch.distributed.checkpoint.storage import WriteResult
 from torch.futures import Future
 
+from .serialize import RestrictedUnpickler
+
 __all__ = ["StorageWriter", "StorageReader", "CheckpointExistsError", "UnsafeCheckpointError", "DEFAULT_THREAD_COUNT"]
 
 METADATA = ".metadata"
@@ -102,32 +104,32 @@ class UnsafeCheckpointError(S3dlioError):
     """A DCP `.metadata` pickle asked for a global outside DCP's metadata types (it could run code)."""
 
 
-# what a DCP `.metadata` pickle may name: DCP's metadata dataclasses, torch's Size/dtype/layout/memory
-# format, the dataclass/copyreg reconstruction helpers and plain containers; nothing that runs code
+# what a DCP `.metadata` pickle may name beyond the weights-only set (containers, scalars, numpy arrays):
+# DCP's metadata dataclasses, torch's Size/dtype/layout/memory format, the dataclass/copyreg
+# reconstruction helpers and paths; nothing that runs code
 _SAFE_MODULE_PREFIXES = ("torch.distributed.checkpoint.", "torch.distributed.tensor.placement_types")
-_SAFE_GLOBALS = {
-    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
-    ("copyreg", "__newobj__"), ("builtins", "object"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("builtins", "slice"), ("builtins", "complex"), ("torch", "Size"), ("enum", "Enum"),
+_DCP_GLOBALS = {
+    ("collections", "defaultdict"), ("copyreg", "_reconstructor"), ("copyreg", "__newobj__"),
+    ("builtins", "object"), ("torch", "Size"), ("enum", "Enum"),
     ("torch.serialization", "_get_layout"),  # a lookup of torch.layout by name
     ("pathlib", "PosixPath"), ("pathlib", "PurePosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PureWindowsPath"),
     ("s3dlio_checkpoint.dcp", "_FilePrefix"),
 }
 
 
-class _MetadataUnpickler(pickle.Unpickler):
+class _MetadataUnpickler(RestrictedUnpickler):
     def __init__(self, data: Any, uri: str) -> None:
         super().__init__(io.BytesIO(data))
         self._uri = uri
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS or module.startswith(_SAFE_MODULE_PREFIXES):
-            return super().find_class(module, name)
-        if module == "torch":
-            obj = getattr(torch, name, None)
-            if isinstance(obj, (torch.dtype, torch.layout, torch.memory_format)):
-                return obj
-        raise UnsafeCheckpointError(
+    def allows(self, module: str, name: str) -> bool:
+        if super().allows(module, name) or (module, name) in _DCP_GLOBALS or module.startswith(_SAFE_MODULE_PREFIXES):
+            return True
+        return module == "torch" and isinstance(getattr(torch, name, None),
+                                                (torch.dtype, torch.layout, torch.memory_format))
+
+    def refusal(self, module: str, name: str) -> Exception:
+        return UnsafeCheckpointError(
             f"{self._uri}: refusing to load DCP metadata that names {module}.{name} (only DCP metadata "
             f"types, torch sizes and dtypes are allowed; a pickle naming other globals can run code)",
             self._uri,

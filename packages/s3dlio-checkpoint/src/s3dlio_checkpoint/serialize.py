@@ -230,14 +230,22 @@ class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that builds only containers, scalars, strings, bytes and numpy arrays (the pickle
     counterpart of `torch.load(weights_only=True)`); any other global is refused."""
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _SAFE_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType")):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
+    def allows(self, module: str, name: str) -> bool:
+        """Whether the global `module.name` may be built (subclasses widen the allow-list)."""
+        return (module, name) in _SAFE_GLOBALS or (module == "numpy.dtypes" and name.endswith("DType"))
+
+    def refusal(self, module: str, name: str) -> Exception:
+        """The error raised for a global that `allows` refuses (subclasses name their file)."""
+        return pickle.UnpicklingError(
             f"weights_only load refused the global {module}.{name}: a checkpoint loaded with "
             "weights_only=True may hold only containers, scalars, strings, bytes and numpy arrays "
             "(pass weights_only=False only for a checkpoint you trust)"
         )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if self.allows(module, name):
+            return super().find_class(module, name)
+        raise self.refusal(module, name)
 
 
 def _torch_load(
