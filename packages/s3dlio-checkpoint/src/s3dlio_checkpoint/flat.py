@@ -37,6 +37,13 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _require(function: str, **args: Any) -> None:
+    """TypeError naming every argument of the original's form that `function` was not given."""
+    missing = [name for name, value in args.items() if value is None]
+    if missing:
+        raise TypeError(f"{function}() missing required arguments: {', '.join(missing)}")
+
+
 def save_checkpoint(
     uri: str,
     step: Any = None,
@@ -66,13 +73,7 @@ def save_checkpoint(
         return objects.save_object(
             uri, data, compress, strategy=strategy, compression_level=compression_level, user_meta=user_meta
         )
-    missing = [
-        n
-        for n, v in (("step", step), ("epoch", epoch), ("framework", framework), ("data", data))
-        if v is None
-    ]
-    if missing:
-        raise TypeError(f"save_checkpoint() missing required arguments: {', '.join(missing)}")
+    _require("save_checkpoint", step=step, epoch=epoch, framework=framework, data=data)
     level = (
         compression_level
         if compression_level is not None
@@ -118,20 +119,7 @@ def save_distributed_shard(
         if rank is None or world_size is None:
             raise TypeError("save_distributed_shard() needs rank and world_size with shard_data")
         return objects.save_shard_spec(uri, shard_data, rank, world_size, compress)
-    missing = [
-        n
-        for n, v in (
-            ("step", step),
-            ("epoch", epoch),
-            ("framework", framework),
-            ("data", data),
-            ("world_size", world_size),
-            ("rank", rank),
-        )
-        if v is None
-    ]
-    if missing:
-        raise TypeError(f"save_distributed_shard() missing required arguments: {', '.join(missing)}")
+    _require("save_distributed_shard", step=step, epoch=epoch, framework=framework, data=data, world_size=world_size, rank=rank)
     level = objects.SPEC_COMPRESSION_LEVEL if compress else None
     store = PyCheckpointStore(uri, compression_level=level)
     return store.writer(world_size, rank).save_distributed_shard(step, epoch, framework, data)  # type: ignore[arg-type]
@@ -163,21 +151,7 @@ def finalize_distributed_checkpoint(
         if world_size is None:
             raise TypeError("finalize_distributed_checkpoint() needs world_size")
         return objects.finalize_spec(target, world_size, user_meta)
-    missing = [
-        n
-        for n, v in (
-            ("uri", uri),
-            ("step", step),
-            ("epoch", epoch),
-            ("framework", framework),
-            ("shard_metas", shard_metas),
-            ("world_size", world_size),
-            ("rank", rank),
-        )
-        if v is None
-    ]
-    if missing:
-        raise TypeError(f"finalize_distributed_checkpoint() missing required arguments: {', '.join(missing)}")
+    _require("finalize_distributed_checkpoint", uri=uri, step=step, epoch=epoch, framework=framework, shard_metas=shard_metas, world_size=world_size, rank=rank)
     store = PyCheckpointStore(uri)  # type: ignore[arg-type]
     return store.writer(world_size, rank).finalize_distributed_checkpoint(  # type: ignore[arg-type]
         step, epoch, framework, shard_metas, user_meta
