@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from s3dlio_backends.http_pool import HttpConnection
-from s3dlio_backends.s3.mux import THREADED_BODY, MuxGet, Verdict
+from s3dlio_backends.s3.mux import INITIAL_WINDOW, THREADED_BODY, MuxGet, Verdict
 from s3dlio_core import instrument
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.errors import ObjectNotFoundError, StorageIOError
@@ -147,6 +147,7 @@ class FakeSelector:
     def __init__(self) -> None:
         self.reg: dict[int, tuple[FakeSocket, Any]] = {}
         self.closed = False
+        self.first_select: int | None = None  # sockets registered (requests on the wire) at the first select
 
     def register(self, sock: FakeSocket, events: int, data: Any) -> None:
         assert id(sock) not in self.reg, "registered twice"
@@ -156,6 +157,8 @@ class FakeSelector:
         del self.reg[id(sock)]
 
     def select(self, timeout: float | None = None) -> list[tuple[_Key, int]]:
+        if self.first_select is None:
+            self.first_select = len(self.reg)
         return [(_Key(data), 1) for sock, data in list(self.reg.values()) if sock.ready()]
 
     def close(self) -> None:
@@ -229,6 +232,28 @@ def test_small_objects_reuse_keep_alive_sockets() -> None:
     res, _ = run(b, uris[:8], max_in_flight=4)
     check(res, uris[:8], server)
     assert {sid for sid, _ in server.requests} <= sockets and len(b.pool.created) == before
+
+
+def test_after_a_batch_of_small_bodies_the_next_starts_at_its_full_window() -> None:
+    """Slow start only while the pool knows nothing or last saw a large body: a loader's batch of 32 small
+    objects after another goes out at once (ramping up every batch cost 1.3x the wall time)."""
+    objs = objects(40)
+    server = FakeServer(objs)
+    b = FakeBackend(server)
+    uris = [f"s3://b/{k}" for k in objs]
+    windows = []
+    for _ in range(2):
+        res, sel = run(b, uris, max_in_flight=16)
+        check(res, uris, server)
+        windows.append(sel.first_select)
+    assert windows == [INITIAL_WINDOW, 16] and b.pool.small_bodies
+    objs["k005"] = bytes(range(256)) * (THREADED_BODY // 256 * 2)  # a large body: the next slow-starts again
+    res, sel = run(b, uris, max_in_flight=16)
+    check(res, uris, server)
+    assert sel.first_select == 16 and not b.pool.small_bodies and b.fallbacks
+    res, sel = run(b, uris, max_in_flight=16)
+    check(res, uris, server)
+    assert sel.first_select == INITIAL_WINDOW
 
 
 def test_stale_keep_alive_socket_is_resent_once_without_an_attempt() -> None:

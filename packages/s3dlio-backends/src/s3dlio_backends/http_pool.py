@@ -380,6 +380,9 @@ class ConnectionPool:
         self._idle: list[HttpConnection] = []
         self._gen = _generation
         self._lock = threading.Lock()
+        # set by the GET multiplexer (s3/mux.py): its last batch here saw only small whole bodies, so the
+        # next one need not slow-start
+        self.small_bodies = False
 
     def __repr__(self) -> str:
         return f"ConnectionPool({self.host}:{self.port}, idle={len(self._idle)})"

@@ -3,7 +3,11 @@
 
 * Each socket carries one request at a time; the response head is parsed from the connection's buffer and
   the body is received straight into the object's BytesView.
-* Requests start with a small window that grows with each small object completed (slow start).
+* Requests start with a small window that grows with each small object completed (slow start), unless
+  the pool's previous batch saw only small bodies (`pool.small_bodies`): then the batch starts at its full
+  window. A loader fetching a DataLoader batch of 32 small objects at a time would otherwise spend each
+  batch ramping up (measured: 63 batches of 32 x 128 KiB took 0.69-0.73 s and 0.26-0.33 CPU-s slow-started,
+  0.56-0.58 s and 0.20-0.23 CPU-s at the full window, the same as one call of 2,000).
 * A body of THREADED_BODY bytes or more ends the multiplexing: large bodies are cheaper as one blocking
   MSG_WAITALL read each on a worker thread (measured ~1.5x for 16 MiB objects) than as many readiness
   events here. The batch stops sending, collects the heads already on the way, and then finishes on
@@ -161,7 +165,8 @@ class MuxGet:
         for slot in self.slots:
             if slot.conn.sock is not None:
                 slot.conn.sock.setblocking(False)
-        self.window = min(len(self.slots), INITIAL_WINDOW)
+        start = len(self.slots) if getattr(self.pool, "small_bodies", False) else INITIAL_WINDOW
+        self.window = min(len(self.slots), start)
         self.idle = self.slots[self.window:][::-1]
 
     # ------------------------------------------------------------------ the loop
@@ -181,6 +186,9 @@ class MuxGet:
             raise
         finally:
             self.close_slots()
+        # what the next batch on this pool may assume: only small whole bodies here (no detached body,
+        # no range tail, nothing handed to the threaded path for size), so it need not slow-start
+        self.pool.small_bodies = not self.threaded and not self.jobs and not self.detached
         return self.finish()
 
     # ------------------------------------------------------------------ events
