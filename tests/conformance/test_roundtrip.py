@@ -67,6 +67,36 @@ def test_get_into_exact_and_mismatch(store_prefix: str) -> None:
         s3dlio.get_into(uri, bytearray(100))
 
 
+def test_get_many_into_fills_the_callers_buffers(store_prefix: str) -> None:
+    """Store.get_many_into: each object lands in its buffer (sizes in input order), any size mix (an empty
+    object, one spanning a range split); a size that differs from its buffer fails naming the object."""
+    from s3dlio_core import store_for_uri
+
+    sizes = [3000, 0, 17, 300_000, 3000, 3000] + [4096] * 40
+    objs = [(store_prefix + f"many-into/o{i:03d}", os.urandom(n)) for i, n in enumerate(sizes)]
+    s3dlio.put_many(objs, 16)
+    store, _ = store_for_uri(store_prefix)
+    block = bytearray(sum(sizes))  # one block, every object a slice of it (as a loader's batch)
+    mv = memoryview(block)
+    views, off = [], 0
+    for n in sizes:
+        views.append(mv[off:off + n])
+        off += n
+    assert store.get_many_into([(u, v) for (u, _), v in zip(objs, views, strict=True)], 8) == sizes
+    assert bytes(block) == b"".join(d for _, d in objs)
+    assert store.get_many_into([], 8) == []
+    small = [(objs[i][0], bytearray(sizes[i])) for i in (0, 4, 5)]
+    assert store.get_many_into(small, 64) == [3000] * 3 and [bytes(b) for _, b in small] == [
+        objs[i][1] for i in (0, 4, 5)]
+    wrong = [(u, bytearray(len(d))) for u, d in objs[4:]]
+    wrong[3] = (objs[7][0], bytearray(4000))
+    with pytest.raises(s3dlio.LengthMismatchError) as ei:
+        store.get_many_into(wrong, 8)
+    assert ei.value.uri == objs[7][0] and ei.value.expected == 4000 and ei.value.actual == 4096
+    with pytest.raises(ValueError, match="writable"):
+        store.get_many_into([(objs[0][0], bytes(3000))], 8)
+
+
 def test_ranges(store_prefix: str) -> None:
     data = os.urandom(10_000)
     uri = store_prefix + "ranged.bin"

@@ -18,7 +18,7 @@ from s3dlio_backends.http_pool import HttpConnection
 from s3dlio_backends.s3.mux import INITIAL_WINDOW, THREADED_BODY, MuxGet, Verdict
 from s3dlio_core import instrument
 from s3dlio_core.bytes_view import BytesView
-from s3dlio_core.errors import ObjectNotFoundError, StorageIOError
+from s3dlio_core.errors import LengthMismatchError, ObjectNotFoundError, StorageIOError
 
 THRESHOLD = 1 << 20  # the backend's first request asks for bytes=0-(THRESHOLD-1)
 CHUNK = 16 * 1024  # the fake kernel hands out at most this much per recv
@@ -254,6 +254,33 @@ def test_after_a_batch_of_small_bodies_the_next_starts_at_its_full_window() -> N
     res, sel = run(b, uris, max_in_flight=16)
     check(res, uris, server)
     assert sel.first_select == INITIAL_WINDOW
+
+
+def test_into_mode_lands_each_body_in_the_callers_buffer() -> None:
+    """get_many_into's path: bodies are received into the given memoryviews (an empty object and a 503'd one
+    included: the threaded answer is copied in); a size that differs from its buffer fails the batch."""
+    objs = objects(10)
+    objs["k004"] = b""
+    server = FakeServer(objs)
+    server.faults["k006"] = ["503"]
+    b = FakeBackend(server)
+    uris = [f"s3://b/{k}" for k in objs]
+    block = bytearray(sum(len(v) for v in objs.values()))
+    mv, dsts, off = memoryview(block), [], 0
+    for v in objs.values():
+        dsts.append(mv[off:off + len(v)])
+        off += len(v)
+    res = MuxGet(uris, 4, b, selector=FakeSelector(), dsts=dsts).run()
+    assert [v is d for (_, v), d in zip(res, dsts, strict=True)] == [True] * len(objs)
+    assert bytes(block) == b"".join(objs.values()) and b.fallbacks == [("s3://b/k006", 2)]
+    dsts[2] = memoryview(bytearray(99))
+    with pytest.raises(LengthMismatchError) as ei:
+        MuxGet(uris, 4, b, selector=FakeSelector(), dsts=dsts).run()
+    assert ei.value.uri == "s3://b/k002" and (ei.value.expected, ei.value.actual) == (99, 100)
+    dsts[2], dsts[4] = mv[200:300], memoryview(bytearray(5))  # the empty object, given 5 bytes
+    with pytest.raises(LengthMismatchError) as ei:
+        MuxGet(uris, 4, b, selector=FakeSelector(), dsts=dsts).run()
+    assert ei.value.uri == "s3://b/k004" and ei.value.actual == 0
 
 
 def test_stale_keep_alive_socket_is_resent_once_without_an_attempt() -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import instrument as _ins
 from .bytes_view import BytesView, as_buffer
-from .concurrency import bounded_map, submit_async
+from .concurrency import bounded_map, submit_async, validate_max_in_flight
 from .errors import LengthMismatchError, UnsupportedOperationError
 from .listing import ObjectInfo, compile_pattern, filter_pattern, filter_pattern_info
 from .paths import make_dirs
@@ -600,6 +600,22 @@ class ObjectStore(ABC):
         """Fetch every URI with at most `max_in_flight` in flight; `(uri, data)` in input order."""
         get = self.get
         return bounded_map(lambda x: (x, get(x)), uris, max_in_flight)
+
+    def get_many_into(self, items: Sequence[tuple[str, Any]], max_in_flight: int = 64) -> builtins.list[int]:
+        """Fill each `(uri, dst)` writable buffer with its object, at most `max_in_flight` in flight; the
+        sizes in input order. Every object must be exactly `len(dst)` bytes (LengthMismatchError naming
+        it otherwise); the first failure wins. What a loader uses to land a batch in memory it allocated
+        (one shared-memory block per DataLoader batch), with no buffer of the store's in between."""
+        pairs = [(uri, _writable(dst, uri)) for uri, dst in items]
+        if not pairs:
+            return []
+        validate_max_in_flight(max_in_flight)
+        return self._get_many_into(pairs, max_in_flight)
+
+    def _get_many_into(self, pairs: Sequence[tuple[str, memoryview]], max_in_flight: int) -> builtins.list[int]:
+        """The validated bulk read (a backend with a bulk path of its own overrides this)."""
+        get_into = self.get_into
+        return bounded_map(lambda p: get_into(p[0], p[1]), pairs, max_in_flight)
 
     def put_many(self, items: Iterable[tuple[str, Any]], max_in_flight: int = 64) -> None:
         """Write every `(uri, data)` with at most `max_in_flight` in flight."""

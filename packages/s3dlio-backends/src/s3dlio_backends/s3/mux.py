@@ -49,7 +49,7 @@ from s3dlio_core import instrument as _ins
 from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
-from s3dlio_core.errors import StorageIOError
+from s3dlio_core.errors import LengthMismatchError, StorageIOError
 from s3dlio_core.settings import Settings, settings
 from s3dlio_core.uri import parse_uri
 
@@ -60,7 +60,7 @@ from .client import _EXPIRED
 from .redirect import REDIRECT_STATUSES
 from .xml_codec import parse_error
 
-__all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "THREADED_BODY",
+__all__ = ["MuxGet", "MuxBackend", "S3MuxBackend", "Verdict", "mux_get_many", "mux_get_many_into", "THREADED_BODY",
            "INITIAL_WINDOW"]
 
 THREADED_BODY = 256 * 1024  # a body this large switches the batch to one thread per request
@@ -143,8 +143,9 @@ class MuxGet:
     order, or raises the first failure (typed, after the threaded path's retries)."""
 
     def __init__(self, uris: Sequence[str], max_in_flight: int, backend: MuxBackend, *,
-                 selector: selectors.BaseSelector | None = None) -> None:
+                 selector: selectors.BaseSelector | None = None, dsts: Sequence[memoryview] | None = None) -> None:
         self.uris = uris
+        self.dsts = dsts  # get_many_into: each body lands in the caller's buffer (1-D bytes, its exact size)
         self.max_in_flight = max_in_flight
         self.b = backend
         self.pool = backend.pool
@@ -302,8 +303,15 @@ class MuxGet:
         if head.status == 206 and cr:
             t = cr.rpartition("/")[2]
             total = int(t) if t.isdigit() else body
-        view = BytesView.allocate(total)
-        mv = memoryview(view)
+        view: Any
+        if self.dsts is None:
+            view = BytesView.allocate(total)
+            mv = memoryview(view)
+        else:
+            view = mv = self.dsts[slot.idx]
+            if mv.nbytes != total:
+                self.fail(slot, self.mismatch(slot.idx, total))
+                return
         if total > body:
             uri = self.uris[slot.idx]
             etag = head.get("etag")
@@ -382,7 +390,10 @@ class MuxGet:
             if slot.held:
                 self.give(slot, Retry.NO)
             conn.start += int(cl)  # type: ignore[arg-type]
-            slot.view, slot.need = BytesView(), 0
+            if self.dsts is not None and self.dsts[slot.idx].nbytes:
+                self.fail(slot, self.mismatch(slot.idx, 0))
+                return
+            slot.view, slot.need = (BytesView() if self.dsts is None else self.dsts[slot.idx]), 0  # type: ignore[assignment]
             self.on_complete(slot)
             return
         if status == 416 or 200 <= status < 300:  # a body we do not frame here: the threaded path does
@@ -404,12 +415,24 @@ class MuxGet:
         elif verdict in (Verdict.RETRY, Verdict.THROTTLED):
             self.drop(slot, err, throttled=verdict is Verdict.THROTTLED)
         else:
-            self.fatal.append(err)
-            if self.tracing:
-                self.record(i, slot.t0, slot.t1, 0, err)
-            self.queue.clear()
-            self.drop(slot, hand_back=False)
+            self.fail(slot, err)
+            return
         self.start_next(slot)
+
+    def fail(self, slot: _Slot, err: BaseException) -> None:
+        """The slot's object fails the batch: nothing more is sent, its socket is closed."""
+        self.fatal.append(err)
+        if self.tracing:
+            self.record(slot.idx, slot.t0, slot.t1, 0, err)
+        self.queue.clear()
+        self.drop(slot, hand_back=False)
+        self.start_next(slot)
+
+    def mismatch(self, i: int, size: int) -> LengthMismatchError:
+        want = self.dsts[i].nbytes  # type: ignore[index]
+        return LengthMismatchError(f"length mismatch (expected {want} bytes, got {size}): object {self.uris[i]} "
+                                   f"is {size} bytes but the destination holds {want}", self.uris[i],
+                                   expected=want, actual=size)
 
     def on_timeout(self) -> None:
         """Nothing moved on any socket for a whole operation timeout: those requests used an attempt."""
@@ -582,6 +605,12 @@ class MuxGet:
             v = _ins.traced("GET", uri, self.b.fallback, uri, first)
         else:
             v = self.b.fallback(uri, first)
+        if self.dsts is not None:  # a rare path (an error answer, a redirect): one copy into the caller's buffer
+            dst = self.dsts[i]
+            if len(v) != dst.nbytes:
+                raise self.mismatch(i, len(v))
+            dst[:] = v
+            v = dst
         self.results[i] = (uri, v)
 
 
@@ -666,3 +695,11 @@ def mux_get_many(store: Any, uris: Sequence[str], max_in_flight: int) -> list[tu
     """`[(uri, store.get(uri)) for uri in uris]` with up to `max_in_flight` requests on the wire from one
     thread, for an S3 store on plain http (the entry point S3Store.get_many calls)."""
     return MuxGet(uris, max_in_flight, S3MuxBackend.for_store(store)).run()
+
+
+def mux_get_many_into(store: Any, pairs: Sequence[tuple[str, memoryview]], max_in_flight: int) -> list[int]:
+    """`[store.get_into(uri, dst) for uri, dst in pairs]` the same way (S3Store.get_many_into): each body
+    is received straight into its buffer."""
+    res = MuxGet([u for u, _ in pairs], max_in_flight, S3MuxBackend.for_store(store),
+                 dsts=[d for _, d in pairs]).run()
+    return [len(v) for _, v in res]

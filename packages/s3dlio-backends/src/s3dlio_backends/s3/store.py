@@ -28,7 +28,7 @@ from ..http_pool import HttpConnection, HttpResponseHead
 from ..http_store import HttpObjectStore, RangeBody, content_range_total, range_header
 from .client import S3Client
 from .config import CredentialSource, Endpoint, S3Config, resolve_endpoint
-from .mux import mux_get_many
+from .mux import THREADED_BODY, mux_get_many, mux_get_many_into
 from .sink import S3PartSink
 from .xml_codec import (
     create_bucket_body,
@@ -271,3 +271,11 @@ class S3Store(HttpObjectStore):
         if len(uris) > 1 and self.client.endpoint.scheme == "http":
             return mux_get_many(self, uris, max_in_flight)
         return super().get_many(uris, max_in_flight)
+
+    def _get_many_into(self, pairs: Sequence[tuple[str, memoryview]], max_in_flight: int) -> list[int]:
+        """get_many_into: small objects on plain http through the multiplexer, straight into the caller's
+        buffers; large ones (the multiplexer would hand them to threads anyway) one get_into per thread."""
+        if len(pairs) > 1 and self.client.endpoint.scheme == "http" and \
+                max(d.nbytes for _, d in pairs) < THREADED_BODY:
+            return mux_get_many_into(self, pairs, max_in_flight)
+        return super()._get_many_into(pairs, max_in_flight)
