@@ -14,7 +14,7 @@ import operator
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
-from s3dlio_core import BytesView, S3dlioError, submit_async
+from s3dlio_core import BytesView, LengthMismatchError, S3dlioError, submit_async
 
 from .epochs import EpochCounter, epoch_indices
 from .listing import Listing, list_dataset
@@ -23,7 +23,10 @@ from .reader import ObjectReader
 from .source import StoreSource
 from .stream import ObjectStream
 
-__all__ = ["PyDataset", "PyVecDataset", "PyObjectItem", "DatasetIndexError"]
+__all__ = ["PyDataset", "PyVecDataset", "PyObjectItem", "DatasetIndexError", "Into"]
+
+#: PyDataset.stream's `into`: (stream positions, object sizes) -> (buffers to read into, items to yield) or None
+Into = Callable[[Sequence[int], Sequence[int]], "tuple[Sequence[Any], Sequence[Any]] | None"]
 
 
 class DatasetIndexError(S3dlioError, IndexError):
@@ -169,6 +172,16 @@ class PyDataset:
         idx = [_index(i, n) for i in indices]
         return self._reader.read_many(idx, self._opts.concurrency(self._listing.typical_size()))
 
+    def read_into(self, indices: Sequence[int], buffers: Sequence[Any]) -> list[int]:
+        """Items `indices` read into the caller's writable buffers (one each, exactly the object's size:
+        `sizes()` from the listing says how large), concurrently through the store's bulk path; no
+        transform. What a framework adapter uses to land a batch in memory of its own (a shared-memory
+        block a DataLoader worker hands over without a copy). Raises LengthMismatchError naming the object
+        whose size differs from its buffer."""
+        n = len(self)
+        idx = [_index(i, n) for i in indices]
+        return self._reader.read_many_into_buffers(idx, buffers, self._opts.concurrency(self._listing.typical_size()))
+
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return self.get_many(range(*i.indices(len(self))))
@@ -180,10 +193,15 @@ class PyDataset:
         self._epochs.set_epoch(epoch)
 
     def stream(self, opts: LoaderOptions | None = None, *, epoch: int | None = None, skip: int = 0,
-               items: bool = False, indices: Sequence[int] | None = None) -> ObjectStream:
+               items: bool = False, indices: Sequence[int] | None = None, into: Into | None = None) -> ObjectStream:
         """A prefetched stream of one epoch (the next one unless `epoch` is given) under `opts` (default:
         the dataset's), or of exactly `indices`. `items`: PyObjectItem results (their bytes read straight
-        into them)."""
+        into them).
+
+        `into(positions, sizes)`: buffers of the caller's for a chunk of the stream (its positions in the
+        stream, and the objects' sizes from the listing), as `(buffers, items)`: the objects are read into
+        `buffers` and the stream yields `items` (no transform), e.g. rows of one shared-memory block; None
+        (or an object whose size differs from its buffer) reads that chunk the ordinary way."""
         o = opts or self._opts
         self._hygiene_check()
         if indices is not None:
@@ -192,6 +210,8 @@ class PyDataset:
             e = self._epochs.start() if epoch is None else epoch
             idx = epoch_indices(len(self), o, e, skip=skip)
         typical = self._listing.typical_size()
+        if into is not None:
+            return self._stream_into(idx, o, typical, into)
         if items:
             listing = self._listing
 
@@ -208,6 +228,25 @@ class PyDataset:
 
         return ObjectStream(idx, fetch, concurrency=o.concurrency(typical), lookahead=o.lookahead(typical),
                             batch_size=o.batch_size, timeout=o.timeout_seconds)
+
+    def _stream_into(self, idx: Sequence[int], o: LoaderOptions, typical: int | None, into: Into) -> ObjectStream:
+        sizes = self._listing.sizes
+        read_many, read_into = self._reader.read_many, self._reader.read_many_into_buffers
+
+        def fetch(positions: Sequence[int], width: int) -> list[Any]:
+            ids = [idx[p] for p in positions]
+            given = into(positions, [sizes[i] for i in ids])
+            if given is not None:
+                bufs, out = given
+                try:
+                    read_into(ids, bufs, width)
+                    return list(out)
+                except LengthMismatchError:  # an object changed since the listing: read it as it is now
+                    pass
+            return read_many(ids, width)
+
+        return ObjectStream(range(len(idx)), fetch, concurrency=o.concurrency(typical),
+                            lookahead=o.lookahead(typical), batch_size=o.batch_size, timeout=o.timeout_seconds)
 
     def _hygiene_check(self) -> None:
         """Warn once per dataset (BenchmarkHygieneWarning) when it is small enough for caches to serve it."""

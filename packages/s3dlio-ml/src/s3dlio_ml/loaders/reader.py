@@ -104,3 +104,27 @@ class ObjectReader:
     def read_many_into(self, idxs: Sequence[int], concurrency: int, cls: type[BytesView]) -> list[Any]:
         """Like `read_many`, each object landing in a new `cls` buffer (no transform)."""
         return bounded_map(lambda i: self.read_into_new(i, cls), idxs, max(1, min(concurrency, len(idxs))))
+
+    def read_many_into_buffers(self, idxs: Sequence[int], dsts: Sequence[Any], concurrency: int) -> list[int]:
+        """Objects `idxs` into the caller's buffers `dsts` (each exactly the object's size, else
+        LengthMismatchError), at most `concurrency` in flight; no transform. In "range" mode each object's
+        parts land in its buffer."""
+        if len(idxs) != len(dsts):
+            raise ValueError(f"{len(idxs)} indices but {len(dsts)} buffers")
+        uris = self.listing.uris
+        if not self.range_mode:
+            return self.source.get_many_into([(uris[i], d) for i, d in zip(idxs, dsts, strict=True)],
+                                             max(1, concurrency), self.listing.mixed)
+
+        def one(k: int) -> int:
+            mv = memoryview(dsts[k]).cast("B")
+            got = self._read_ranged(uris[idxs[k]], mv.nbytes)
+            if len(got) != mv.nbytes:
+                from s3dlio_core import LengthMismatchError
+
+                raise LengthMismatchError(f"object {uris[idxs[k]]} is {len(got)} bytes but the destination "
+                                          f"holds {mv.nbytes}", uris[idxs[k]], expected=mv.nbytes, actual=len(got))
+            mv[:] = got
+            return mv.nbytes
+
+        return bounded_map(one, range(len(idxs)), max(1, min(concurrency, len(idxs))))

@@ -73,6 +73,22 @@ class StoreSource:
                 out[i] = v
         return out
 
+    def get_many_into(self, pairs: Sequence[tuple[str, Any]], max_in_flight: int, mixed: bool = False) -> list[int]:
+        """Each `(uri, buffer)` filled with its object (exactly its size), through the store's bulk path."""
+        if not pairs:
+            return []
+        if not mixed or self.store is not None:
+            return self._for(pairs[0][0]).get_many_into(pairs, max_in_flight)
+        groups: dict[int, tuple[Any, list[int]]] = {}
+        for i, (u, _) in enumerate(pairs):
+            s = store_for_uri(u)[0]
+            groups.setdefault(id(s), (s, []))[1].append(i)
+        out = [0] * len(pairs)
+        for s, idx in groups.values():
+            for i, n in zip(idx, s.get_many_into([pairs[i] for i in idx], max_in_flight), strict=True):
+                out[i] = n
+        return out
+
     def get_into(self, uri: str, dst: Any) -> int:
         return self._for(uri).get_into(uri, dst)
 

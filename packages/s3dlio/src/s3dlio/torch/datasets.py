@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
-from s3dlio_core import shared_executor
+from s3dlio_core import LengthMismatchError, shared_executor
 from s3dlio_ml.loaders.dataset import PyDataset
 from s3dlio_ml.loaders.epochs import epoch_indices
 from s3dlio_ml.loaders.listing import Listing, list_dataset
@@ -32,6 +32,7 @@ from s3dlio_ml.loaders.options import LoaderOptions, parse_options
 from s3dlio_ml.loaders.source import StoreSource
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from .batch_block import RowArena, new_block, rows_of, writable_view
 from .distributed import group_barrier, rank_and_world, worker_and_count
 from .items import ItemConverter
 
@@ -105,6 +106,8 @@ class _ObjectStoreDataset:
         self._ds = PyDataset.from_listing(listing, opts, transform=converter, store=store)
         self._uri = uri
         self.return_type = return_type
+        # a batch may land in one block (batch_block.py): what default_collate gives is then the block
+        self._blockable = return_type == "tensor" and transform is None
         # BytesView is memory of its own: tensors over it are writable without a copy, so `writable` and
         # the non-writable warning it silenced have nothing left to do (kept for the original's signature)
         self.writable = writable
@@ -248,13 +251,24 @@ class ObjectStoreIterableDataset(_ObjectStoreDataset, IterableDataset):
         if base_seed is None:
             self._resume = None  # used; in this process the next epoch starts from its beginning
         self._progress = (epoch, skip)
-        stream = self._ds.stream(opts, indices=mine[skip:])
+        todo = mine[skip:]
+        stream = self._ds.stream(opts, indices=todo, into=self._arena(todo))
         try:
             for item in stream.items():
                 self._progress = (epoch, self._progress[1] + 1)
                 yield item
         finally:
             stream.close()
+
+    def _arena(self, todo: Sequence[int]) -> RowArena | None:
+        """Rows of shared blocks for this epoch's samples when they are all one size (batch_block.py)."""
+        if not self._blockable or len(todo) < 2:
+            return None
+        sizes = self._ds.listing.sizes
+        size = sizes[todo[0]]
+        if size <= 0 or any(sizes[i] != size for i in todo):
+            return None
+        return RowArena(len(todo), size, shared=get_worker_info() is not None)
 
     # ---- resume ----
     def state_dict(self, num_samples: int | None = None, *, loader: Any = None, batch_size: int | None = None,
@@ -397,10 +411,31 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
             ra = self._readahead = _ReadAhead()
         out = ra.take(idx)
         if out is None:
-            out = self._ds.get_many(idx)
+            out = self._fetch(idx)
         if get_worker_info() is None:  # DataLoader workers already run ahead (prefetch_factor)
-            ra.guess(idx, n, self._ds.get_many)
+            ra.guess(idx, n, self._fetch)
         return out
+
+    def _fetch(self, idx: list[int]) -> list[Any]:
+        """The items of one batch: rows of one block when they can be (batch_block.py), else one buffer
+        each."""
+        rows = self._fetch_block(idx) if self._blockable and len(idx) > 1 else None
+        return rows if rows is not None else self._ds.get_many(idx)
+
+    def _fetch_block(self, idx: list[int]) -> list[Any] | None:
+        """The batch received straight into the rows of one uint8 block (shared memory in a DataLoader
+        worker), or None where that does not apply (sizes unknown, zero or unequal)."""
+        sizes = self._ds.listing.sizes
+        size = sizes[idx[0]]
+        if size <= 0 or any(sizes[i] != size for i in idx):
+            return None
+        block = new_block(len(idx), size, shared=get_worker_info() is not None)
+        mv = writable_view(block)
+        try:
+            self._ds.read_into(idx, [mv[j * size:(j + 1) * size] for j in range(len(idx))])
+        except LengthMismatchError:  # an object changed since the listing: the ordinary path reads it as it is
+            return None
+        return rows_of(block)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
