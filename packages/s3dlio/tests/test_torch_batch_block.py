@@ -71,9 +71,7 @@ def test_row_arena_numbers_rows_by_stream_position() -> None:
 def test_map_dataset_batches_are_blocks(tmp_path: Path, workers: int) -> None:
     data = _write(tmp_path, 64)
     ds = ObjectStoreMapDataset(f"file://{tmp_path}/")
-    items = ds.__getitems__([5, 6, 7])
-    assert all(type(r) is BlockRow for r in items)
-    assert _rows(default_collate(items)) == data[5:8]
+    assert not any(type(r) is BlockRow for r in ds.__getitems__([5, 6, 7]))  # the main process: no block
     got = [b for b in DataLoader(ds, batch_size=16, num_workers=workers)]
     assert all(type(b) is torch.Tensor and b.shape == (16, SIZE) for b in got)
     assert [r for b in got for r in _rows(b)] == data
@@ -91,7 +89,23 @@ def test_iterable_dataset_batches_with_workers(tmp_path: Path, batch_size: int) 
     assert main == data
 
 
-def test_the_ordinary_path_where_blocks_do_not_apply(tmp_path: Path) -> None:
+@pytest.fixture
+def in_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The datasets behave as in a DataLoader worker (where blocks apply), in this process."""
+    import s3dlio.torch.datasets as mod
+
+    monkeypatch.setattr(mod, "get_worker_info", lambda: object())
+
+
+def test_in_a_worker_a_batch_is_rows_of_one_shared_block(tmp_path: Path, in_a_worker: None) -> None:
+    data = _write(tmp_path, 8)
+    items = ObjectStoreMapDataset(f"file://{tmp_path}/").__getitems__([5, 6, 7])
+    assert all(type(r) is BlockRow for r in items) and items[0].is_shared()
+    batch = default_collate(items)
+    assert batch.data_ptr() == items[0].data_ptr() and _rows(batch) == data[5:8]
+
+
+def test_the_ordinary_path_where_blocks_do_not_apply(tmp_path: Path, in_a_worker: None) -> None:
     data = _write(tmp_path, 6)
     (tmp_path / "s0006.bin").write_bytes(b"short")  # sizes differ: one buffer each
     ds = ObjectStoreMapDataset(f"file://{tmp_path}/")
@@ -102,10 +116,10 @@ def test_the_ordinary_path_where_blocks_do_not_apply(tmp_path: Path) -> None:
     as_bytes = ObjectStoreMapDataset(f"file://{tmp_path}/", return_type="bytes")
     assert [bytes(v) for v in as_bytes.__getitems__([0, 1])] == data[:2]
     it = ObjectStoreIterableDataset(f"file://{tmp_path}/")
-    assert [bytes(bytearray(t.tolist())) for t in it] == data + [b"short"]
+    assert [bytes(bytearray(t.tolist())) for t in it] == [*data, b"short"]
 
 
-def test_an_object_changed_since_the_listing_is_read_as_it_is(tmp_path: Path) -> None:
+def test_an_object_changed_since_the_listing_is_read_as_it_is(tmp_path: Path, in_a_worker: None) -> None:
     _write(tmp_path, 4)
     ds = ObjectStoreMapDataset(f"file://{tmp_path}/")
     it = ObjectStoreIterableDataset(f"file://{tmp_path}/")

@@ -307,7 +307,7 @@ class FileStore(ObjectStore):
         if self.inline_cached_reads and _RWF_NOWAIT is not None:
             for uri in uris:
                 v = self._get_if_cached(uri)
-                if v is None:
+                if not isinstance(v, BytesView):  # None: not cached (or large)
                     break
                 results.append((uri, v))
         rest = uris[len(results):]
@@ -316,11 +316,22 @@ class FileStore(ObjectStore):
         return results
 
     def _get_many_into(self, pairs: Sequence[tuple[str, memoryview]], max_in_flight: int) -> list[int]:
-        """Like get_many: a cached read is a CPU-bound copy, so at most 2 x cores at once."""
-        return super()._get_many_into(pairs, min(max_in_flight, _read_fanout()))
+        """Like get_many: cached small objects are read by the calling thread, the rest fan out, at most
+        2 x cores at once."""
+        sizes: list[int] = []
+        if self.inline_cached_reads and _RWF_NOWAIT is not None:
+            for uri, dst in pairs:
+                if self._get_if_cached(uri, dst) is None:
+                    break
+                sizes.append(dst.nbytes)
+        rest = pairs[len(sizes):]
+        if rest:
+            sizes.extend(super()._get_many_into(rest, min(max_in_flight, _read_fanout())))
+        return sizes
 
-    def _get_if_cached(self, uri: str) -> BytesView | None:
-        """The whole object if it is small and entirely in the page cache, else None (nothing recorded)."""
+    def _get_if_cached(self, uri: str, dst: memoryview | None = None) -> BytesView | memoryview | None:
+        """The whole object if it is small and entirely in the page cache, else None (nothing recorded).
+        With `dst`, read into it when the object is exactly its size (then `dst` is returned)."""
         u = parse_uri(uri)
         traced = bool(_ins.ACTIVE)
         if traced:
@@ -333,9 +344,9 @@ class FileStore(ObjectStore):
             raise
         try:
             size = self._regular_size(fd, u)
-            if size > INLINE_READ_MAX:
-                return None
-            v = BytesView.allocate(size)
+            if size > INLINE_READ_MAX or (dst is not None and size != dst.nbytes):
+                return None  # (a size mismatch is raised, typed, by the fan-out path)
+            v: BytesView | memoryview = BytesView.allocate(size) if dst is None else dst
             if size:
                 mv = memoryview(v)
                 try:

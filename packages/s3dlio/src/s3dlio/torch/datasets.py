@@ -261,14 +261,15 @@ class ObjectStoreIterableDataset(_ObjectStoreDataset, IterableDataset):
             stream.close()
 
     def _arena(self, todo: Sequence[int]) -> RowArena | None:
-        """Rows of shared blocks for this epoch's samples when they are all one size (batch_block.py)."""
-        if not self._blockable or len(todo) < 2:
+        """Rows of shared blocks for this epoch's samples in a DataLoader worker when they are all one size
+        (batch_block.py)."""
+        if not self._blockable or len(todo) < 2 or get_worker_info() is None:
             return None
         sizes = self._ds.listing.sizes
         size = sizes[todo[0]]
         if size <= 0 or any(sizes[i] != size for i in todo):
             return None
-        return RowArena(len(todo), size, shared=get_worker_info() is not None)
+        return RowArena(len(todo), size, shared=True)
 
     # ---- resume ----
     def state_dict(self, num_samples: int | None = None, *, loader: Any = None, batch_size: int | None = None,
@@ -419,17 +420,18 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
     def _fetch(self, idx: list[int]) -> list[Any]:
         """The items of one batch: rows of one block when they can be (batch_block.py), else one buffer
         each."""
-        rows = self._fetch_block(idx) if self._blockable and len(idx) > 1 else None
+        in_worker = get_worker_info() is not None  # in the main process a block gains nothing (measured)
+        rows = self._fetch_block(idx) if self._blockable and in_worker and len(idx) > 1 else None
         return rows if rows is not None else self._ds.get_many(idx)
 
     def _fetch_block(self, idx: list[int]) -> list[Any] | None:
-        """The batch received straight into the rows of one uint8 block (shared memory in a DataLoader
-        worker), or None where that does not apply (sizes unknown, zero or unequal)."""
+        """The batch received straight into the rows of one shared-memory uint8 block, or None where that
+        does not apply (sizes unknown, zero or unequal)."""
         sizes = self._ds.listing.sizes
         size = sizes[idx[0]]
         if size <= 0 or any(sizes[i] != size for i in idx):
             return None
-        block = new_block(len(idx), size, shared=get_worker_info() is not None)
+        block = new_block(len(idx), size, shared=True)
         mv = writable_view(block)
         try:
             self._ds.read_into(idx, [mv[j * size:(j + 1) * size] for j in range(len(idx))])
