@@ -170,6 +170,9 @@ class FileStore(ObjectStore):
     capabilities = FileCapabilities
     writer_class: type[FileWriter] = FileWriter
     list_directories = True  # non-recursive listings show sub-directories as 'name/'
+    # a local walk is faster than starting listing threads (2,000 files in 8 directories: 0.011 s serial,
+    # 0.014-0.027 s split over 16 threads), so list_info_parallel lists a file:// prefix in one walk
+    parallel_listing = False
     inline_cached_reads = True  # get_many may read small page-cached objects in the caller (not O_DIRECT)
 
     @classmethod

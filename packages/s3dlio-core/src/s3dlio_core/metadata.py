@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import Any
 
 __all__ = ["STAT_KEYS", "ObjectMetadata", "make_stat", "rfc3339_ns", "rfc3339_s"]
@@ -32,8 +33,14 @@ def make_stat(size: int, last_modified: str | None, etag: str | None, **fields: 
 def rfc3339_ns(ns: int) -> str:
     """RFC 3339 UTC with nanoseconds and 'Z', e.g. '2026-11-21T07:25:36.892383954Z'."""
     secs, frac = divmod(ns, 1_000_000_000)
-    base = _dt.datetime.fromtimestamp(secs, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{frac:09d}Z"
+    return f"{_rfc3339_second(secs)}.{frac:09d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _rfc3339_second(secs: int) -> str:
+    """The date and time of one second (cached: the files of a dataset share a few seconds; a file://
+    listing of 2,000 files spent a third of its time formatting them)."""
+    return _dt.datetime.fromtimestamp(secs, tz=_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def rfc3339_s(t: _dt.datetime | float) -> str:

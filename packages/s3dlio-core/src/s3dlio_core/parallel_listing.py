@@ -9,7 +9,8 @@ by URI, as `store.list_info(uri, recursive=True)`.
 
 Built only on the store's public listing method (`list_info`), so it works on every store. A flat prefix
 (no '/' below it), a glob, or a store whose one-level listings show no directories (`list_directories`
-False, as direct://) has nothing to split on and costs what a serial listing costs.
+False, as direct://) has nothing to split on and costs what a serial listing costs; a store with
+`parallel_listing` False (file://, where a local walk beats starting threads) is listed serially.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ def list_info_parallel(store: ObjectStore, uri: str, *, max_in_flight: int = 16,
     """
     validate_max_in_flight(max_in_flight)
     rest = uri.split("://", 1)[-1]
-    # a store whose one-level listings hide directories (direct://) has nothing to split on
-    if max_in_flight == 1 or has_glob(rest) or not getattr(store, "list_directories", True):
-        return _objects(store.list_info(uri, recursive=True, pattern=pattern))
+    # a store whose one-level listings hide directories (direct://) has nothing to split on; one that
+    # says a serial listing is faster (file://: a local walk) is not split either
+    if max_in_flight == 1 or has_glob(rest) or not getattr(store, "list_directories", True) or \
+            not getattr(store, "parallel_listing", True):
+        return sorted(_objects(store.list_info(uri, recursive=True, pattern=pattern)), key=_uri)
     found: list[ObjectInfo] = []
     level: Sequence[str] = [uri]
     depth = 0
