@@ -20,7 +20,7 @@ def root(tmp_path) -> str:
 
 def test_import_is_light() -> None:
     code = ("import sys, s3dlio; "
-            "print([m for m in ('boto3','botocore','numpy','torch','azure.storage','google.cloud') "
+            "print([m for m in ('boto3','botocore','numpy','torch','azure.storage','google.cloud','asyncio') "
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,7 +7,6 @@ the chunk futures, so an event loop never blocks on I/O.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -78,6 +77,8 @@ class ObjectStream:
 
     # ---- async ----
     async def _afill(self) -> bool:
+        import asyncio  # here, not at module level: `import s3dlio` does not import asyncio (~17 ms)
+
         while not self._ready:
             if self._done:
                 return False
