@@ -63,12 +63,8 @@ class StoreSource:
             return [store.get(uris[0])]
         if not mixed or self.store is not None:
             return [v for _, v in store.get_many(uris, max_in_flight)]
-        groups: dict[int, tuple[Any, list[int]]] = {}
-        for i, u in enumerate(uris):
-            s = store_for_uri(u)[0]
-            groups.setdefault(id(s), (s, []))[1].append(i)
         out: list[Any] = [None] * len(uris)
-        for s, idx in groups.values():
+        for s, idx in _by_store(uris):
             for i, (_, v) in zip(idx, s.get_many([uris[i] for i in idx], max_in_flight), strict=True):
                 out[i] = v
         return out
@@ -79,12 +75,8 @@ class StoreSource:
             return []
         if not mixed or self.store is not None:
             return self._for(pairs[0][0]).get_many_into(pairs, max_in_flight)
-        groups: dict[int, tuple[Any, list[int]]] = {}
-        for i, (u, _) in enumerate(pairs):
-            s = store_for_uri(u)[0]
-            groups.setdefault(id(s), (s, []))[1].append(i)
         out = [0] * len(pairs)
-        for s, idx in groups.values():
+        for s, idx in _by_store([u for u, _ in pairs]):
             for i, n in zip(idx, s.get_many_into([pairs[i] for i in idx], max_in_flight), strict=True):
                 out[i] = n
         return out
@@ -97,6 +89,15 @@ class StoreSource:
 
     def size(self, uri: str) -> int:
         return int(self._for(uri).stat(uri)["size"])
+
+
+def _by_store(uris: Sequence[str]) -> list[tuple[ObjectStore, list[int]]]:
+    """The positions of `uris` grouped by the store that serves each (first appearance order)."""
+    groups: dict[int, tuple[ObjectStore, list[int]]] = {}
+    for i, u in enumerate(uris):
+        s = store_for_uri(u)[0]
+        groups.setdefault(id(s), (s, []))[1].append(i)
+    return list(groups.values())
 
 
 def one_store(uris: Sequence[str]) -> bool:

@@ -92,6 +92,14 @@ def _worker_part(stream: Sequence[int], worker: int, workers: int, block: int) -
     return out
 
 
+def _uniform_size(sizes: Sequence[int], indices: Sequence[int]) -> int | None:
+    """The one listed size of all `indices` (what a batch block needs), or None if unknown, zero or mixed."""
+    size = sizes[indices[0]]
+    if size <= 0 or any(sizes[i] != size for i in indices):
+        return None
+    return size
+
+
 class _ObjectStoreDataset:
     """What both datasets share: the listing, the options and the item conversion."""
 
@@ -265,9 +273,8 @@ class ObjectStoreIterableDataset(_ObjectStoreDataset, IterableDataset):
         (batch_block.py)."""
         if not self._blockable or len(todo) < 2 or get_worker_info() is None:
             return None
-        sizes = self._ds.listing.sizes
-        size = sizes[todo[0]]
-        if size <= 0 or any(sizes[i] != size for i in todo):
+        size = _uniform_size(self._ds.listing.sizes, todo)
+        if size is None:
             return None
         return RowArena(len(todo), size, shared=True)
 
@@ -427,9 +434,8 @@ class ObjectStoreMapDataset(_ObjectStoreDataset, Dataset):
     def _fetch_block(self, idx: list[int]) -> list[Any] | None:
         """The batch received straight into the rows of one shared-memory uint8 block, or None where that
         does not apply (sizes unknown, zero or unequal)."""
-        sizes = self._ds.listing.sizes
-        size = sizes[idx[0]]
-        if size <= 0 or any(sizes[i] != size for i in idx):
+        size = _uniform_size(self._ds.listing.sizes, idx)
+        if size is None:
             return None
         block = new_block(len(idx), size, shared=True)
         mv = writable_view(block)
