@@ -92,6 +92,7 @@ def run(rank, uri, port, fail):
     if fail and rank == 1:
         state_dict["rank1"] = FailingTensor()  # resolve_data on rank 1 raises in write_data
     dcp.save(state_dict, storage_writer=StorageWriter(uri))
+    dist.barrier()  # no rank tears gloo down while the other still talks to it (an abort seen once)
     dist.destroy_process_group()
 
 
@@ -135,6 +136,7 @@ def run(rank, uri, port):
     assert torch.equal(state_dict["rank0"], torch.full((1000,), 1.0))
     assert torch.equal(state_dict["rank1"], torch.full((1000,), 2.0))
     assert state_dict["step"] == 7
+    dist.barrier()  # no rank tears gloo down while the other still talks to it (an abort seen once)
     dist.destroy_process_group()
 
 
