@@ -312,3 +312,25 @@ def test_parquet_format_path(tmp_path: Path) -> None:
                                                                    "shard_world_size": 3})])
 
     assert asyncio.run(run()) == 4
+
+
+@pytest.mark.parametrize("mode", ["sequential", "range"])
+def test_read_into_fills_the_callers_buffers(tmp_path, mode: str) -> None:
+    """PyDataset.read_into: each object straight into its buffer (in "range" mode its parts land there);
+    a buffer of the wrong size raises LengthMismatchError naming the object."""
+    import os
+
+    from s3dlio_core import LengthMismatchError
+    from s3dlio_ml.loaders.dataset import PyDataset
+
+    data = [os.urandom(3000 + i) for i in range(4)]
+    for i, d in enumerate(data):
+        (tmp_path / f"o{i}.bin").write_bytes(d)
+    ds = PyDataset(f"file://{tmp_path}/", {"reader_mode": mode, "part_size": 1024})
+    bufs = [bytearray(len(d)) for d in data]
+    assert ds.read_into(range(4), bufs) == [len(d) for d in data]
+    assert [bytes(b) for b in bufs] == data
+    if mode == "sequential":
+        with pytest.raises(LengthMismatchError) as ei:
+            ds.read_into([1], [bytearray(10)])
+        assert ei.value.uri.endswith("o1.bin")

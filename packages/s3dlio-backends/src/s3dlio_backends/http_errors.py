@@ -13,12 +13,12 @@ have one message each.
 from __future__ import annotations
 
 from s3dlio_core.errors import (
-    LengthMismatchError,
     ObjectNotFoundError,
     PermissionDeniedError,
     S3dlioError,
     StorageIOError,
     ThrottledError,
+    length_mismatch,  # re-exported: the backends' error helpers in one place
 )
 
 from .retry import is_throttle
@@ -51,13 +51,6 @@ def http_error(service: str, op: str, uri: str, status: int, code: str | None = 
     if hint:
         text += f" — {hint}"
     return error_for_status(text, uri, status, code)
-
-
-def length_mismatch(uri: str, expected: int, actual: int) -> LengthMismatchError:
-    """The object is `actual` bytes but the caller's destination holds `expected`."""
-    return LengthMismatchError(
-        f"length mismatch (expected {expected} bytes, got {actual}): object {uri} is {actual} bytes but "
-        f"the destination holds {expected}", uri, expected=expected, actual=actual)
 
 
 def object_changed(uri: str, detail: str = "") -> StorageIOError:

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidUriError",
     "UnsupportedOperationError",
     "LengthMismatchError",
+    "length_mismatch",
     "BackendNotInstalledError",
     "ExportStillReferencedError",
     "StorageIOError",
@@ -76,3 +77,11 @@ class LengthMismatchError(S3dlioError, ValueError):
         super().__init__(message, uri)
         self.expected = expected
         self.actual = actual
+
+
+def length_mismatch(uri: str, expected: int, actual: int) -> LengthMismatchError:
+    """The object is `actual` bytes but the caller's destination holds `expected` (the one wording every
+    store uses)."""
+    return LengthMismatchError(
+        f"length mismatch (expected {expected} bytes, got {actual}): object {uri} is {actual} bytes but "
+        f"the destination holds {expected}", uri, expected=expected, actual=actual)

@@ -23,11 +23,11 @@ from .bytes_view import BytesView
 from .concurrency import validate_max_in_flight
 from .errors import (
     InvalidUriError,
-    LengthMismatchError,
     ObjectNotFoundError,
     PermissionDeniedError,
     S3dlioError,
     StorageIOError,
+    length_mismatch,
 )
 from .listing import ObjectInfo
 from .metadata import make_stat, rfc3339_ns
@@ -288,10 +288,7 @@ class FileStore(ObjectStore):
         try:
             size = self._regular_size(fd, u)
             if size > dst.nbytes:
-                raise LengthMismatchError(
-                    f"length mismatch (expected {dst.nbytes} bytes, got {size}): object {u.uri} is "
-                    f"{size} bytes but the destination holds {dst.nbytes}", u.uri,
-                    expected=dst.nbytes, actual=size)
+                raise length_mismatch(u.uri, dst.nbytes, size)
             return _read_full(fd, dst[:size], 0)
         except OSError as e:
             raise os_error(e, u.uri, "read") from None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from . import instrument as _ins
 from .bytes_view import BytesView, as_buffer
 from .concurrency import bounded_map, submit_async, validate_max_in_flight
-from .errors import LengthMismatchError, UnsupportedOperationError
+from .errors import LengthMismatchError, UnsupportedOperationError, length_mismatch
 from .listing import ObjectInfo, compile_pattern, filter_pattern, filter_pattern_info
 from .paths import make_dirs
 from .ranges import MAX_LENGTH, ByteRange, Range, as_range, coalesce, resolve
@@ -476,9 +476,7 @@ class ObjectStore(ABC):
         else:
             n = self._get_into(u, target)
         if n != want:
-            raise LengthMismatchError(
-                f"length mismatch (expected {want} bytes, got {n}): object {uri} is {n} bytes "
-                f"but the destination holds {want}", uri, expected=want, actual=n)
+            raise length_mismatch(uri, want, n)
         return n
 
     def put(self, uri: str, data: Any) -> None:

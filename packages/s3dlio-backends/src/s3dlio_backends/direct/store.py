@@ -25,7 +25,7 @@ from typing import Any
 
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import shared_executor
-from s3dlio_core.errors import LengthMismatchError
+from s3dlio_core.errors import length_mismatch
 from s3dlio_core.file_store import FileCapabilities, FileStore, FileWriter, os_error, read_new
 from s3dlio_core.settings import settings
 from s3dlio_core.store import ObjectStore
@@ -256,9 +256,7 @@ class DirectStore(FileStore):
         v = self._read_span(u, 0, None)
         n = len(v)
         if n > dst.nbytes:
-            raise LengthMismatchError(
-                f"length mismatch (expected {dst.nbytes} bytes, got {n}): object {u.uri} is {n} bytes but "
-                f"the destination holds {dst.nbytes}", u.uri, expected=dst.nbytes, actual=n)
+            raise length_mismatch(u.uri, dst.nbytes, n)
         dst[:n] = v
         return n
 

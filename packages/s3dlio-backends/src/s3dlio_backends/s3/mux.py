@@ -49,7 +49,7 @@ from s3dlio_core import instrument as _ins
 from s3dlio_core.adaptive import AdaptiveLimit
 from s3dlio_core.bytes_view import BytesView
 from s3dlio_core.concurrency import bounded_map
-from s3dlio_core.errors import LengthMismatchError, StorageIOError
+from s3dlio_core.errors import LengthMismatchError, StorageIOError, length_mismatch
 from s3dlio_core.settings import Settings, settings
 from s3dlio_core.uri import parse_uri
 
@@ -429,10 +429,7 @@ class MuxGet:
         self.start_next(slot)
 
     def mismatch(self, i: int, size: int) -> LengthMismatchError:
-        want = self.dsts[i].nbytes  # type: ignore[index]
-        return LengthMismatchError(f"length mismatch (expected {want} bytes, got {size}): object {self.uris[i]} "
-                                   f"is {size} bytes but the destination holds {want}", self.uris[i],
-                                   expected=want, actual=size)
+        return length_mismatch(self.uris[i], self.dsts[i].nbytes, size)  # type: ignore[index]
 
     def on_timeout(self) -> None:
         """Nothing moved on any socket for a whole operation timeout: those requests used an attempt."""

@@ -63,9 +63,17 @@ class ObjectReader:
         if size is None:
             size = self.source.size(uri)
         buf = cls.allocate(size)
-        if not size:
-            return buf
-        mv = memoryview(buf)
+        if size:
+            mv = memoryview(buf)
+            try:
+                self._fill_ranged(uri, mv)
+            finally:
+                mv.release()
+        return buf
+
+    def _fill_ranged(self, uri: str, mv: memoryview) -> None:
+        """Fill `mv` (the object's listed size) with `part_size` range reads, `max_inflight_parts` at once."""
+        size = mv.nbytes
         part = self.part_size
         offsets = range(0, size, part)
         get_range_into = self.source.get_range_into
@@ -79,11 +87,7 @@ class ObjectReader:
                 raise LengthMismatchError(f"object {uri} ended at {off + n} bytes, but the listing said {size}",
                                           uri, expected=size, actual=off + n)
 
-        try:
-            bounded_map(one, offsets, min(self.parts_in_flight, len(offsets)), level="parts")
-        finally:
-            mv.release()
-        return buf
+        bounded_map(one, offsets, min(self.parts_in_flight, len(offsets)), level="parts")
 
     # ---- a chunk of objects (what the prefetcher asks for) ----
     def read_many(self, idxs: Sequence[int], concurrency: int) -> list[Any]:
@@ -116,15 +120,10 @@ class ObjectReader:
             return self.source.get_many_into([(uris[i], d) for i, d in zip(idxs, dsts, strict=True)],
                                              max(1, concurrency), self.listing.mixed)
 
-        def one(k: int) -> int:
+        def one(k: int) -> int:  # the parts land in the caller's buffer, no buffer of ours in between
             mv = memoryview(dsts[k]).cast("B")
-            got = self._read_ranged(uris[idxs[k]], mv.nbytes)
-            if len(got) != mv.nbytes:
-                from s3dlio_core import LengthMismatchError
-
-                raise LengthMismatchError(f"object {uris[idxs[k]]} is {len(got)} bytes but the destination "
-                                          f"holds {mv.nbytes}", uris[idxs[k]], expected=mv.nbytes, actual=len(got))
-            mv[:] = got
+            if mv.nbytes:
+                self._fill_ranged(uris[idxs[k]], mv)
             return mv.nbytes
 
         return bounded_map(one, range(len(idxs)), max(1, min(concurrency, len(idxs))))
